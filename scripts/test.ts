@@ -1,0 +1,165 @@
+/**
+ * `deno task test`: runs every suite whose prerequisites this machine can provide, starting the
+ * local Kafka itself, and prints which suites were skipped and what to install. With CI=true a
+ * skipped suite is a failure. The last line is `N passed, N failed`.
+ *
+ * Usage: deno task test [--only name,name] [--list]
+ */
+
+interface Suite {
+  name: string;
+  needs: Need[];
+  cmd: string[];
+  env?: Record<string, string>;
+  /** A script suite counts as one test; a `deno test` suite reports its own counts. */
+  kind: "deno" | "script";
+}
+
+type Need = "postgres" | "kafka" | "promtool" | "chromium" | "wrk";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const CI = Deno.env.get("CI") === "true";
+
+const SUITES: Suite[] = [
+  { name: "unit", needs: [], kind: "deno", cmd: ["deno", "test", "-A", "src/"] },
+  {
+    name: "integration",
+    needs: ["postgres", "kafka"],
+    kind: "deno",
+    cmd: ["deno", "test", "-A", "tests/integration/"],
+  },
+];
+
+const INSTALL: Record<Need, string> = {
+  postgres: "a Postgres server (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres)",
+  kafka: "Java 17+ and Maven (apt-get install openjdk-17-jre-headless maven) for the local Kafka",
+  promtool: "Prometheus tools (apt-get install prometheus prometheus-alertmanager)",
+  chromium: "Chromium (apt-get install chromium)",
+  wrk: "wrk (apt-get install wrk)",
+};
+
+async function run(cmd: string[], env: Record<string, string> = {}, quiet = false) {
+  const p = new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    cwd: ROOT,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const dec = new TextDecoder();
+  const pump = async (s: ReadableStream<Uint8Array>, out: typeof Deno.stdout) => {
+    for await (const chunk of s) {
+      text += dec.decode(chunk, { stream: true });
+      if (!quiet) await out.write(chunk);
+    }
+  };
+  const [status] = await Promise.all([
+    p.status,
+    pump(p.stdout, Deno.stdout),
+    pump(p.stderr, Deno.stderr),
+  ]);
+  return { code: status.code, text };
+}
+
+async function has(bin: string): Promise<boolean> {
+  return (await run(["bash", "-c", `command -v ${bin}`], {}, true)).code === 0;
+}
+
+let startedKafka = false;
+const available = new Map<Need, boolean>();
+
+async function provide(need: Need): Promise<boolean> {
+  if (available.has(need)) return available.get(need)!;
+  let ok = false;
+  switch (need) {
+    case "postgres": {
+      const url = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
+      ok = (await run(
+        [
+          "bash",
+          "-c",
+          `pg_isready -q -d "${url}" || bash scripts/services.sh up >/dev/null 2>&1; pg_isready -q -d "${url}"`,
+        ],
+        {},
+        true,
+      )).code === 0;
+      break;
+    }
+    case "kafka": {
+      if (!(await has("java")) || !(await has("mvn"))) break;
+      const status = await run(["bash", "scripts/kafka.sh", "status"], {}, true);
+      if (status.text.trim() !== "running") startedKafka = true;
+      ok = (await run(["bash", "scripts/kafka.sh", "start"])).code === 0;
+      break;
+    }
+    case "promtool":
+      ok = await has("promtool");
+      break;
+    case "chromium":
+      ok = await has("chromium");
+      break;
+    case "wrk":
+      ok = await has("wrk");
+      break;
+  }
+  available.set(need, ok);
+  return ok;
+}
+
+const SUMMARY = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g;
+
+async function main() {
+  const onlyArg = Deno.args.indexOf("--only");
+  const only = onlyArg >= 0 ? new Set((Deno.args[onlyArg + 1] ?? "").split(",")) : null;
+  if (Deno.args.includes("--list")) {
+    for (const s of SUITES) console.log(`${s.name}\tneeds: ${s.needs.join(", ") || "nothing"}`);
+    return;
+  }
+  let passed = 0;
+  let failed = 0;
+  const report: string[] = [];
+  for (const suite of SUITES) {
+    if (only && !only.has(suite.name)) continue;
+    const missing: Need[] = [];
+    for (const n of suite.needs) if (!(await provide(n))) missing.push(n);
+    if (missing.length > 0) {
+      const what = missing.map((m) => INSTALL[m]).join("; ");
+      report.push(`SKIPPED ${suite.name}: install ${what}`);
+      console.log(`\n=== ${suite.name}: SKIPPED, needs ${what}`);
+      if (CI) failed++;
+      continue;
+    }
+    console.log(`\n=== ${suite.name}: ${suite.cmd.join(" ")}`);
+    const t0 = performance.now();
+    const r = await run(suite.cmd, suite.env);
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    if (suite.kind === "deno") {
+      let p = 0;
+      let f = 0;
+      for (const m of r.text.matchAll(SUMMARY)) {
+        p += Number(m[1]);
+        f += Number(m[2]);
+      }
+      if (r.code !== 0 && f === 0) f = 1; // crashed before reporting
+      passed += p;
+      failed += f;
+      report.push(
+        `${f === 0 ? "ok     " : "FAILED "} ${suite.name}: ${p} passed, ${f} failed (${secs}s)`,
+      );
+    } else {
+      if (r.code === 0) passed++;
+      else failed++;
+      report.push(`${r.code === 0 ? "ok     " : "FAILED "} ${suite.name} (${secs}s)`);
+    }
+  }
+  if (startedKafka && !Deno.env.get("KEEP_KAFKA")) {
+    await run(["bash", "scripts/kafka.sh", "stop"], {}, true);
+  }
+  console.log("\n=== summary");
+  for (const line of report) console.log(line);
+  console.log(`${passed} passed, ${failed} failed`);
+  Deno.exit(failed === 0 ? 0 : 1);
+}
+
+await main();

@@ -1,0 +1,648 @@
+/** The circuit breaker state machine: admits or rejects calls and moves between the seven states. */
+
+import { type Clock, MAX_TIMER_MS, realClock } from "./clock.ts";
+import {
+  type BreakerConfig,
+  type BreakerConfigSnapshot,
+  configSnapshot,
+  validateBreakerConfig,
+} from "./config.ts";
+import { CallNotPermittedError, IllegalTransitionError } from "./errors.ts";
+import {
+  type BreakerEvent,
+  type BreakerEventBody,
+  type BreakerEventListener,
+  createEventHub,
+  type EventHub,
+  type RecentEventsFilter,
+} from "./events.ts";
+import { evaluateHealth, type HealthPolicy, isUnhealthy, type WindowHealth } from "./health.ts";
+import {
+  allowedTargets,
+  BREAKER_STATES,
+  type BreakerState,
+  isBreakerState,
+  isLegalTransition,
+} from "./states.ts";
+import {
+  type CallOutcome,
+  createCountWindow,
+  createTimeWindow,
+  EMPTY_COUNTS,
+  type SlidingWindow,
+  type WindowCounts,
+} from "./window.ts";
+
+export { BREAKER_STATES };
+export type { BreakerConfig, BreakerEvent, BreakerState, Clock };
+
+/** Construction options that are not settings: injected time, randomness and error reporting. */
+export interface CircuitBreakerOptions {
+  /** Defaults to the wall clock with unref'd timers. */
+  clock?: Clock;
+  /** Source of backoff jitter in [0, 1); defaults to Math.random. */
+  random?: () => number;
+  /** Told when a subscriber throws; the breaker itself carries on either way. */
+  onListenerError?: (error: unknown, event: BreakerEvent) => void;
+}
+
+/** Options of an operator transition. */
+export interface TransitionOptions {
+  /** Free text kept in the STATE_TRANSITION event (who and why). */
+  reason?: string;
+  /** Return to CLOSED after this many ms unless another transition happens first. */
+  ttlMs?: number;
+}
+
+/**
+ * All-time counters; each settled execute() lands in exactly one bucket, so a slow success is
+ * counted in slowSuccessful only, not also in successful.
+ */
+export interface BreakerTotals {
+  successful: number;
+  failed: number;
+  slowSuccessful: number;
+  slowFailed: number;
+  ignored: number;
+  notPermitted: number;
+}
+
+/** A JSON-serialisable view for the admin API and metrics. */
+export interface BreakerSnapshot {
+  name: string;
+  state: BreakerState;
+  /** Incremented on every state entry (and reset); results of older generations skip the window. */
+  generation: number;
+  /** clock.now() when the current state was entered. */
+  stateSince: number;
+  /** Percent 0-100 over the current window; null below the minimum number of calls. */
+  failureRate: number | null;
+  slowCallRate: number | null;
+  /** Window counts, Resilience4j-style: failedCalls and slowCalls both include slowFailedCalls. */
+  bufferedCalls: number;
+  failedCalls: number;
+  slowCalls: number;
+  slowFailedCalls: number;
+  successfulCalls: number;
+  /** All-time, same as totals.notPermitted. */
+  notPermittedCalls: number;
+  totals: BreakerTotals;
+  /** When the current OPEN period began; null in any other state. */
+  openedAt: number | null;
+  /** Remaining OPEN wait, or remaining TTL in FORCED_OPEN; null when no end is scheduled. */
+  retryAfterMs: number | null;
+  ttlExpiresAt: number | null;
+  halfOpenTrialsInFlight: number;
+  /** Openings since the breaker was last CLOSED; drives the backoff. */
+  consecutiveOpenings: number;
+  config: BreakerConfigSnapshot;
+}
+
+/** A window's counts with the verdict of its policy. */
+interface WindowStats {
+  readonly counts: WindowCounts;
+  readonly health: WindowHealth;
+}
+
+/** Each state carries only what it needs; timers are cleared when the state is left. */
+type StateData =
+  | { readonly kind: "CLOSED"; readonly window: SlidingWindow }
+  | {
+    readonly kind: "OPEN";
+    readonly openedAt: number;
+    readonly retryAt: number;
+    /** The stats that opened the breaker, shown while OPEN instead of an empty window. */
+    readonly trippedBy: WindowStats;
+    timer: unknown;
+  }
+  | {
+    readonly kind: "HALF_OPEN";
+    readonly window: SlidingWindow;
+    /** Trials admitted and not released; reaching the permit count closes admission. */
+    admitted: number;
+    inFlight: number;
+    timer: unknown;
+  }
+  | { readonly kind: "DISABLED" }
+  | {
+    readonly kind: "METRICS_ONLY";
+    readonly window: SlidingWindow;
+    failureExceeded: boolean;
+    slowExceeded: boolean;
+  }
+  | { readonly kind: "FORCED_OPEN" }
+  | { readonly kind: "FORCED_HALF_OPEN"; readonly window: SlidingWindow; inFlight: number };
+
+interface Permit {
+  readonly generation: number;
+}
+
+const NO_STATS: WindowStats = Object.freeze({
+  counts: EMPTY_COUNTS,
+  health: Object.freeze({
+    failureRate: null,
+    slowCallRate: null,
+    failureRateExceeded: false,
+    slowCallRateExceeded: false,
+  }),
+});
+
+const MAX_ERROR_MESSAGE = 1_000;
+
+const pct = (rate: number | null): string => `${Math.round((rate ?? 0) * 10) / 10}%`;
+
+const messageOf = (error: unknown): string => {
+  try {
+    const text = error instanceof Error ? error.message : String(error);
+    return text.length > MAX_ERROR_MESSAGE ? `${text.slice(0, MAX_ERROR_MESSAGE)}...` : text;
+  } catch {
+    return "(unprintable error)";
+  }
+};
+
+const exceededReason = (health: WindowHealth, config: BreakerConfig): string =>
+  [
+    health.failureRateExceeded
+      ? `failure rate ${pct(health.failureRate)} >= ${config.failureRateThreshold}%`
+      : null,
+    health.slowCallRateExceeded
+      ? `slow call rate ${pct(health.slowCallRate)} >= ${config.slowCallRateThreshold}%`
+      : null,
+  ].filter((s) => s !== null).join(", ");
+
+/** A Resilience4j-style circuit breaker around async calls; no I/O of its own. */
+export class CircuitBreaker {
+  readonly name: string;
+  readonly #config: BreakerConfig;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #hub: EventHub;
+  readonly #closedPolicy: HealthPolicy;
+  readonly #halfOpenPolicy: HealthPolicy;
+  readonly #totals: BreakerTotals = {
+    successful: 0,
+    failed: 0,
+    slowSuccessful: 0,
+    slowFailed: 0,
+    ignored: 0,
+    notPermitted: 0,
+  };
+  #data: StateData;
+  #generation = 1;
+  #stateSince: number;
+  #consecutiveOpenings = 0;
+  #ttl: { handle: unknown; expiresAt: number } | null = null;
+  #disposed = false;
+
+  /** Validates the config eagerly so a bad setting fails at startup, not at the first trip. */
+  constructor(
+    name: string,
+    config: Partial<BreakerConfig> = {},
+    options: CircuitBreakerOptions = {},
+  ) {
+    if (typeof name !== "string" || name.trim() === "") {
+      throw new TypeError(`breaker name must be a non-empty string, got ${JSON.stringify(name)}`);
+    }
+    this.name = name;
+    this.#config = validateBreakerConfig(config);
+    this.#clock = options.clock ?? realClock;
+    this.#random = options.random ?? Math.random;
+    this.#closedPolicy = this.#config;
+    // Half-open judges exactly the trial calls, so its minimum is the trial count.
+    this.#halfOpenPolicy = {
+      ...this.#config,
+      minimumNumberOfCalls: this.#config.permittedNumberOfCallsInHalfOpenState,
+    };
+    this.#data = { kind: "CLOSED", window: this.#newWindow() };
+    this.#stateSince = this.#clock.now();
+    this.#hub = createEventHub({
+      breakerName: name,
+      bufferSize: this.#config.eventBufferSize,
+      now: () => this.#clock.now(),
+      state: () => this.#data.kind,
+      ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    });
+  }
+
+  /** The current state. */
+  get state(): BreakerState {
+    return this.#data.kind;
+  }
+
+  /**
+   * Runs `fn` if the breaker permits it and records the outcome; fn's result or error passes
+   * through unchanged. Rejects with CallNotPermittedError without calling fn otherwise.
+   */
+  async execute<T>(fn: () => Promise<T>): Promise<T> {
+    if (typeof fn !== "function") throw new TypeError(`execute needs a function, got ${typeof fn}`);
+    const permit = this.#acquire();
+    const start = this.#clock.now();
+    let value: T;
+    try {
+      value = await fn();
+    } catch (error) {
+      this.#settle(permit, start, { threw: true, error });
+      throw error;
+    }
+    this.#settle(permit, start, { threw: false });
+    return value;
+  }
+
+  /**
+   * Operator transition. Throws IllegalTransitionError for the three Resilience4j-forbidden moves
+   * and TypeError for an unknown state. A self-transition keeps state and window and emits
+   * nothing; with ttlMs it re-arms the TTL (extending a maintenance window).
+   */
+  transitionTo(state: BreakerState, options: TransitionOptions = {}): void {
+    if (!isBreakerState(state)) {
+      throw new TypeError(
+        `unknown breaker state ${JSON.stringify(state)}; expected one of ${
+          BREAKER_STATES.join(", ")
+        }`,
+      );
+    }
+    const { reason, ttlMs } = options;
+    if (reason !== undefined && typeof reason !== "string") {
+      throw new TypeError(`reason must be a string, got ${typeof reason}`);
+    }
+    if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TIMER_MS)) {
+      throw new RangeError(`ttlMs must be an integer in [1, ${MAX_TIMER_MS}], got ${ttlMs}`);
+    }
+    const from = this.#data.kind;
+    if (!isLegalTransition(from, state)) {
+      throw new IllegalTransitionError(from, state, allowedTargets(from));
+    }
+    if (from !== state) {
+      this.#enter(state, { reason: reason ?? null, operator: true, ttlMs });
+    } else if (ttlMs !== undefined && state !== "CLOSED") {
+      this.#armTtl(ttlMs);
+    }
+  }
+
+  /** Back to CLOSED with a fresh window and no backoff history; all-time totals are kept. */
+  reset(): void {
+    this.#enter("CLOSED", { reason: "reset", operator: true });
+    this.#emit({ type: "RESET" });
+  }
+
+  /** A plain, JSON-serialisable view of state, rates, counters and config. */
+  snapshot(): BreakerSnapshot {
+    const d = this.#data;
+    const now = this.#clock.now();
+    const { counts, health } = this.#stats();
+    let retryAfterMs: number | null = null;
+    if (d.kind === "OPEN") retryAfterMs = Math.max(0, d.retryAt - now);
+    else if (d.kind === "FORCED_OPEN") retryAfterMs = this.#ttlRemaining();
+    return {
+      name: this.name,
+      state: d.kind,
+      generation: this.#generation,
+      stateSince: this.#stateSince,
+      failureRate: health.failureRate,
+      slowCallRate: health.slowCallRate,
+      bufferedCalls: counts.total,
+      failedCalls: counts.failed,
+      slowCalls: counts.slow,
+      slowFailedCalls: counts.slowFailed,
+      successfulCalls: counts.total - counts.failed,
+      notPermittedCalls: this.#totals.notPermitted,
+      totals: { ...this.#totals },
+      openedAt: d.kind === "OPEN" ? d.openedAt : null,
+      retryAfterMs,
+      ttlExpiresAt: this.#ttl?.expiresAt ?? null,
+      halfOpenTrialsInFlight: d.kind === "HALF_OPEN" || d.kind === "FORCED_HALF_OPEN"
+        ? d.inFlight
+        : 0,
+      consecutiveOpenings: this.#consecutiveOpenings,
+      config: configSnapshot(this.#config),
+    };
+  }
+
+  /** Registers a listener for every future event; returns the unsubscribe function. */
+  subscribe(listener: BreakerEventListener): () => void {
+    return this.#hub.subscribe(listener);
+  }
+
+  /** Recent events from the bounded history, newest last. */
+  recentEvents(filter?: RecentEventsFilter): BreakerEvent[] {
+    return this.#hub.recent(filter);
+  }
+
+  /**
+   * Cancels every timer and schedules no new ones. The breaker still answers calls; an OPEN
+   * wait then ends lazily on the next call instead of by timer.
+   */
+  dispose(): void {
+    this.#disposed = true;
+    this.#clearStateTimer();
+    this.#clearTtl();
+  }
+
+  #acquire(): Permit {
+    const d = this.#data;
+    const now = this.#clock.now();
+    switch (d.kind) {
+      case "OPEN":
+        // The timer may be late (blocked event loop, disposed breaker); the wait still ends.
+        if (now >= d.retryAt) {
+          this.#enter("HALF_OPEN", { reason: "open wait elapsed", operator: false });
+          return this.#acquire();
+        }
+        return this.#reject(d.retryAt - now);
+      case "FORCED_OPEN":
+        return this.#reject(this.#ttlRemaining());
+      case "HALF_OPEN":
+        if (d.admitted >= this.#config.permittedNumberOfCallsInHalfOpenState) {
+          return this.#reject(null);
+        }
+        d.admitted++;
+        d.inFlight++;
+        break;
+      case "FORCED_HALF_OPEN":
+        if (d.inFlight >= this.#config.permittedNumberOfCallsInHalfOpenState) {
+          return this.#reject(null);
+        }
+        d.inFlight++;
+        break;
+      case "CLOSED":
+      case "DISABLED":
+      case "METRICS_ONLY":
+        break;
+    }
+    return { generation: this.#generation };
+  }
+
+  #reject(retryAfterMs: number | null): never {
+    this.#totals.notPermitted++;
+    this.#emit({ type: "NOT_PERMITTED", retryAfterMs });
+    throw new CallNotPermittedError(this.name, this.#data.kind, retryAfterMs);
+  }
+
+  #settle(
+    permit: Permit,
+    start: number,
+    result: { threw: false } | { threw: true; error: unknown },
+  ): void {
+    const durationMs = Math.max(0, this.#clock.now() - start);
+    const slow = durationMs > this.#config.slowCallDurationThreshold;
+    const current = permit.generation === this.#generation;
+    const kind = result.threw ? this.#classify(result.error) : "success";
+    const d = this.#data;
+
+    if (current && (d.kind === "HALF_OPEN" || d.kind === "FORCED_HALF_OPEN")) {
+      d.inFlight--;
+      // An ignored trial says nothing about health, so its permit goes to another trial.
+      if (kind === "ignored" && d.kind === "HALF_OPEN") d.admitted--;
+    }
+
+    const late = !current;
+    if (kind === "ignored") {
+      this.#totals.ignored++;
+      const errorMessage = messageOf(result.threw ? result.error : undefined);
+      this.#emit({ type: "IGNORED_ERROR", durationMs, late, errorMessage });
+      return;
+    }
+    const failed = kind === "failure";
+    if (failed) {
+      if (slow) this.#totals.slowFailed++;
+      else this.#totals.failed++;
+      const errorMessage = messageOf(result.threw ? result.error : undefined);
+      this.#emit({ type: "ERROR", durationMs, late, slow, errorMessage });
+    } else {
+      if (slow) this.#totals.slowSuccessful++;
+      else this.#totals.successful++;
+      this.#emit({ type: "SUCCESS", durationMs, late, slow });
+    }
+    if (current) this.#record({ failed, slow });
+  }
+
+  /** Ignore wins over record; a throwing predicate must not hide a failure, so it means "record". */
+  #classify(error: unknown): "ignored" | "failure" | "success" {
+    try {
+      if (this.#config.ignoreError?.(error) === true) return "ignored";
+    } catch {
+      // fall through: treat as not ignored
+    }
+    try {
+      return this.#config.recordError === undefined || this.#config.recordError(error)
+        ? "failure"
+        : "success";
+    } catch {
+      return "failure";
+    }
+  }
+
+  #record(outcome: CallOutcome): void {
+    const d = this.#data;
+    switch (d.kind) {
+      case "CLOSED": {
+        const counts = d.window.record(outcome);
+        const health = evaluateHealth(counts, this.#closedPolicy);
+        if (isUnhealthy(health)) this.#trip({ counts, health }, "");
+        return;
+      }
+      case "HALF_OPEN": {
+        const counts = d.window.record(outcome);
+        if (counts.total < this.#config.permittedNumberOfCallsInHalfOpenState) return;
+        const health = evaluateHealth(counts, this.#halfOpenPolicy);
+        if (isUnhealthy(health)) {
+          this.#trip({ counts, health }, "half-open trials unhealthy: ");
+        } else {
+          this.#enter("CLOSED", {
+            reason: `half-open trials healthy (failure rate ${pct(health.failureRate)}, ` +
+              `slow call rate ${pct(health.slowCallRate)})`,
+            operator: false,
+          });
+        }
+        return;
+      }
+      case "METRICS_ONLY": {
+        const health = evaluateHealth(d.window.record(outcome), this.#closedPolicy);
+        // Edge-triggered: one event per crossing, re-armed once the rate drops below again.
+        if (health.failureRateExceeded && !d.failureExceeded && health.failureRate !== null) {
+          this.#emit({ type: "FAILURE_RATE_EXCEEDED", rate: health.failureRate });
+        }
+        if (health.slowCallRateExceeded && !d.slowExceeded && health.slowCallRate !== null) {
+          this.#emit({ type: "SLOW_CALL_RATE_EXCEEDED", rate: health.slowCallRate });
+        }
+        d.failureExceeded = health.failureRateExceeded;
+        d.slowExceeded = health.slowCallRateExceeded;
+        return;
+      }
+      case "FORCED_HALF_OPEN":
+        d.window.record(outcome);
+        return;
+      case "DISABLED":
+      case "OPEN":
+      case "FORCED_OPEN":
+        return;
+    }
+  }
+
+  #trip(stats: WindowStats, prefix: string): void {
+    const { health } = stats;
+    if (health.failureRateExceeded && health.failureRate !== null) {
+      this.#emit({ type: "FAILURE_RATE_EXCEEDED", rate: health.failureRate });
+    }
+    if (health.slowCallRateExceeded && health.slowCallRate !== null) {
+      this.#emit({ type: "SLOW_CALL_RATE_EXCEEDED", rate: health.slowCallRate });
+    }
+    this.#enter("OPEN", {
+      reason: prefix + exceededReason(health, this.#config),
+      operator: false,
+      trippedBy: stats,
+    });
+  }
+
+  #enter(
+    to: BreakerState,
+    how: { reason: string | null; operator: boolean; ttlMs?: number; trippedBy?: WindowStats },
+  ): void {
+    const from = this.#data.kind;
+    // Only OPEN shows the stats it was entered with; computing them is otherwise wasted.
+    const previousStats = to === "OPEN" ? how.trippedBy ?? this.#stats() : NO_STATS;
+    this.#clearStateTimer();
+    this.#clearTtl();
+    this.#generation++;
+    this.#stateSince = this.#clock.now();
+    if (to === "CLOSED") this.#consecutiveOpenings = 0;
+    this.#data = this.#createState(to, previousStats);
+    if (how.ttlMs !== undefined && to !== "CLOSED") this.#armTtl(how.ttlMs);
+    if (from !== to) {
+      this.#emit({
+        type: "STATE_TRANSITION",
+        from,
+        to,
+        reason: how.reason,
+        operator: how.operator,
+      });
+    }
+  }
+
+  #createState(to: BreakerState, previousStats: WindowStats): StateData {
+    const now = this.#clock.now();
+    switch (to) {
+      case "CLOSED":
+      case "METRICS_ONLY":
+        return to === "CLOSED"
+          ? { kind: to, window: this.#newWindow() }
+          : { kind: to, window: this.#newWindow(), failureExceeded: false, slowExceeded: false };
+      case "OPEN": {
+        const wait = this.#openWait(++this.#consecutiveOpenings);
+        return {
+          kind: "OPEN",
+          openedAt: now,
+          retryAt: now + wait,
+          trippedBy: previousStats,
+          timer: this.#schedule(wait, () => {
+            this.#enter("HALF_OPEN", {
+              reason: `open wait of ${wait} ms elapsed`,
+              operator: false,
+            });
+          }),
+        };
+      }
+      case "HALF_OPEN": {
+        const maxWait = this.#config.maxWaitDurationInHalfOpenState;
+        return {
+          kind: "HALF_OPEN",
+          // Trials only: a time window could age out trials while waiting for the rest.
+          window: createCountWindow(this.#config.permittedNumberOfCallsInHalfOpenState),
+          admitted: 0,
+          inFlight: 0,
+          timer: this.#schedule(maxWait, () => {
+            this.#enter("OPEN", {
+              reason: `half-open undecided after ${maxWait} ms`,
+              operator: false,
+            });
+          }),
+        };
+      }
+      case "FORCED_HALF_OPEN":
+        return { kind: to, window: this.#newWindow(), inFlight: 0 };
+      case "DISABLED":
+      case "FORCED_OPEN":
+        return { kind: to };
+    }
+  }
+
+  /** Wait of the n-th consecutive opening: fixed, or min(cap, base * multiplier^(n-1)) +- jitter. */
+  #openWait(n: number): number {
+    const base = this.#config.waitDurationInOpenState;
+    const backoff = this.#config.openWaitBackoff;
+    if (!backoff) return base;
+    const capped = Math.min(backoff.maxWaitMs, base * backoff.multiplier ** (n - 1));
+    const r = this.#random();
+    const unit = Number.isFinite(r) ? Math.min(1, Math.max(0, r)) : 0.5;
+    const jittered = Math.round(capped * (1 + backoff.jitter * (2 * unit - 1)));
+    return Math.min(MAX_TIMER_MS, Math.max(1, jittered));
+  }
+
+  #stats(): WindowStats {
+    const d = this.#data;
+    switch (d.kind) {
+      case "CLOSED":
+      case "METRICS_ONLY":
+      case "FORCED_HALF_OPEN": {
+        const counts = d.window.counts();
+        return { counts, health: evaluateHealth(counts, this.#closedPolicy) };
+      }
+      case "HALF_OPEN": {
+        const counts = d.window.counts();
+        return { counts, health: evaluateHealth(counts, this.#halfOpenPolicy) };
+      }
+      case "OPEN":
+        return d.trippedBy;
+      case "DISABLED":
+      case "FORCED_OPEN":
+        return NO_STATS;
+    }
+  }
+
+  #newWindow(): SlidingWindow {
+    const { slidingWindowType, slidingWindowSize } = this.#config;
+    return slidingWindowType === "TIME_BASED"
+      ? createTimeWindow(slidingWindowSize, () => this.#clock.now())
+      : createCountWindow(slidingWindowSize);
+  }
+
+  /** Timers are bound to the generation that set them, so a stale timer can never act. */
+  #schedule(ms: number, fn: () => void): unknown {
+    if (this.#disposed) return null;
+    const generation = this.#generation;
+    return this.#clock.setTimeout(() => {
+      if (!this.#disposed && this.#generation === generation) fn();
+    }, ms);
+  }
+
+  #armTtl(ttlMs: number): void {
+    this.#clearTtl();
+    // A disposed breaker fires no timers, so a TTL it could not honour is not advertised.
+    if (this.#disposed) return;
+    const handle = this.#schedule(ttlMs, () => {
+      this.#enter("CLOSED", { reason: "ttl expired", operator: false });
+    });
+    this.#ttl = { handle, expiresAt: this.#clock.now() + ttlMs };
+  }
+
+  #ttlRemaining(): number | null {
+    return this.#ttl === null ? null : Math.max(0, this.#ttl.expiresAt - this.#clock.now());
+  }
+
+  #clearTtl(): void {
+    if (this.#ttl !== null && this.#ttl.handle !== null) this.#clock.clearTimeout(this.#ttl.handle);
+    this.#ttl = null;
+  }
+
+  #clearStateTimer(): void {
+    const d = this.#data;
+    if ((d.kind === "OPEN" || d.kind === "HALF_OPEN") && d.timer !== null) {
+      this.#clock.clearTimeout(d.timer);
+      d.timer = null;
+    }
+  }
+
+  #emit(body: BreakerEventBody): void {
+    this.#hub.publish(body);
+  }
+}

@@ -1,0 +1,136 @@
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import {
+  BREAKER_EVENT_TYPES,
+  type BreakerEvent,
+  createEventHub,
+  createRingBuffer,
+} from "./events.ts";
+import type { BreakerState } from "./states.ts";
+
+const hub = (bufferSize = 10, onListenerError?: (e: unknown, ev: BreakerEvent) => void) => {
+  let now = 1_000;
+  let state: BreakerState = "CLOSED";
+  const h = createEventHub({
+    breakerName: "b",
+    bufferSize,
+    now: () => now,
+    state: () => state,
+    ...(onListenerError ? { onListenerError } : {}),
+  });
+  return {
+    h,
+    setNow: (n: number) => (now = n),
+    setState: (s: BreakerState) => (state = s),
+  };
+};
+
+Deno.test("ring buffer keeps the newest items, oldest first", () => {
+  const r = createRingBuffer<number>(3);
+  assertEquals(r.toArray(), []);
+  for (let i = 1; i <= 5; i++) r.push(i);
+  assertEquals(r.toArray(), [3, 4, 5]);
+  assertEquals(r.size, 3);
+  r.push(6);
+  assertEquals(r.toArray(), [4, 5, 6]);
+});
+
+Deno.test("ring buffer capacity must be positive", () => {
+  assertThrows(() => createRingBuffer(0), RangeError);
+});
+
+Deno.test("published events are stamped with name, time, state and increasing seq", () => {
+  const { h, setNow, setState } = hub();
+  const a = h.publish({ type: "RESET" });
+  setNow(2_000);
+  setState("OPEN");
+  const b = h.publish({ type: "NOT_PERMITTED", retryAfterMs: 5 });
+  assertEquals(a, { type: "RESET", breakerName: "b", at: 1_000, state: "CLOSED", seq: 1 });
+  assertEquals(b, {
+    type: "NOT_PERMITTED",
+    breakerName: "b",
+    at: 2_000,
+    state: "OPEN",
+    seq: 2,
+    retryAfterMs: 5,
+  });
+  assert(Object.isFrozen(b));
+});
+
+Deno.test("a throwing listener neither stops others nor the publisher, and is reported", () => {
+  const reported: string[] = [];
+  const { h } = hub(10, (e, ev) => reported.push(`${(e as Error).message}@${ev.seq}`));
+  const seen: number[] = [];
+  h.subscribe(() => {
+    throw new Error("boom");
+  });
+  h.subscribe((e) => seen.push(e.seq));
+  h.publish({ type: "RESET" });
+  h.publish({ type: "RESET" });
+  assertEquals(seen, [1, 2]);
+  assertEquals(reported, ["boom@1", "boom@2"]);
+});
+
+Deno.test("a throwing error reporter is contained too", () => {
+  const { h } = hub(10, () => {
+    throw new Error("reporter broke");
+  });
+  const seen: number[] = [];
+  h.subscribe(() => {
+    throw new Error("boom");
+  });
+  h.subscribe((e) => seen.push(e.seq));
+  h.publish({ type: "RESET" });
+  assertEquals(seen, [1]);
+});
+
+Deno.test("unsubscribe stops delivery and is idempotent", () => {
+  const { h } = hub();
+  const seen: number[] = [];
+  const off = h.subscribe((e) => seen.push(e.seq));
+  h.publish({ type: "RESET" });
+  off();
+  off();
+  h.publish({ type: "RESET" });
+  assertEquals(seen, [1]);
+});
+
+Deno.test("events published by a listener are delivered after the current one, in seq order", () => {
+  const { h } = hub();
+  const first: number[] = [];
+  const second: number[] = [];
+  h.subscribe((e) => {
+    first.push(e.seq);
+    if (e.seq === 1) h.publish({ type: "RESET" });
+  });
+  h.subscribe((e) => second.push(e.seq));
+  h.publish({ type: "RESET" });
+  assertEquals(first, [1, 2]);
+  assertEquals(second, [1, 2]);
+});
+
+Deno.test("recent events are bounded, newest last, filterable by type and limit", () => {
+  const { h } = hub(4);
+  h.publish({ type: "RESET" });
+  h.publish({ type: "NOT_PERMITTED", retryAfterMs: null });
+  h.publish({ type: "RESET" });
+  h.publish({ type: "NOT_PERMITTED", retryAfterMs: null });
+  h.publish({ type: "RESET" });
+  h.publish({ type: "NOT_PERMITTED", retryAfterMs: null });
+  assertEquals(h.recent().map((e) => e.seq), [3, 4, 5, 6]);
+  assertEquals(h.recent({ type: "RESET" }).map((e) => e.seq), [3, 5]);
+  assertEquals(h.recent({ limit: 2 }).map((e) => e.seq), [5, 6]);
+  assertEquals(h.recent({ type: "NOT_PERMITTED", limit: 1 }).map((e) => e.seq), [6]);
+  assertEquals(h.recent({ limit: 0 }), []);
+  assertEquals(h.recent({ type: "NO_SUCH_TYPE" }), []);
+  assertThrows(() => h.recent({ limit: -1 }), RangeError);
+});
+
+Deno.test("subscribe refuses a non-function", () => {
+  const { h } = hub();
+  assertThrows(() => h.subscribe("nope" as never), TypeError);
+});
+
+Deno.test("the event type list names all eight types", () => {
+  assertEquals(BREAKER_EVENT_TYPES.length, 8);
+  assert(BREAKER_EVENT_TYPES.includes("SLOW_CALL_RATE_EXCEEDED"));
+});

@@ -1,0 +1,53 @@
+import { assert, assertEquals, assertFalse } from "@std/assert";
+import { evaluateHealth, isUnhealthy, percentage } from "./health.ts";
+
+const policy = { failureRateThreshold: 50, slowCallRateThreshold: 50, minimumNumberOfCalls: 4 };
+
+Deno.test("percentage is null below the minimum and for an empty window", () => {
+  assertEquals(percentage(3, 3, 4), null);
+  assertEquals(percentage(0, 0, 1), null);
+  assertEquals(percentage(1, 4, 4), 25);
+  assertEquals(percentage(0, 5, 4), 0);
+  assertEquals(percentage(5, 5, 4), 100);
+});
+
+Deno.test("rates are unknown and never unhealthy before the minimum number of calls", () => {
+  const h = evaluateHealth({ total: 3, failed: 3, slow: 3, slowFailed: 3 }, policy);
+  assertEquals(h.failureRate, null);
+  assertEquals(h.slowCallRate, null);
+  assertFalse(isUnhealthy(h));
+});
+
+Deno.test("a failure rate exactly at the threshold is unhealthy", () => {
+  const h = evaluateHealth({ total: 4, failed: 2, slow: 0, slowFailed: 0 }, policy);
+  assertEquals(h.failureRate, 50);
+  assert(h.failureRateExceeded);
+  assertFalse(h.slowCallRateExceeded);
+  assert(isUnhealthy(h));
+});
+
+Deno.test("a failure rate just under the threshold is healthy", () => {
+  const h = evaluateHealth({ total: 5, failed: 2, slow: 0, slowFailed: 0 }, policy);
+  assertEquals(h.failureRate, 40);
+  assertFalse(isUnhealthy(h));
+});
+
+Deno.test("slow successes alone can make a window unhealthy", () => {
+  const h = evaluateHealth({ total: 4, failed: 0, slow: 3, slowFailed: 0 }, policy);
+  assertEquals(h.failureRate, 0);
+  assertEquals(h.slowCallRate, 75);
+  assert(h.slowCallRateExceeded);
+  assertFalse(h.failureRateExceeded);
+  assert(isUnhealthy(h));
+});
+
+Deno.test("slow failures count towards both rates", () => {
+  const h = evaluateHealth({ total: 4, failed: 2, slow: 2, slowFailed: 2 }, {
+    ...policy,
+    failureRateThreshold: 60,
+  });
+  assertEquals(h.failureRate, 50);
+  assertEquals(h.slowCallRate, 50);
+  assertFalse(h.failureRateExceeded);
+  assert(h.slowCallRateExceeded);
+});

@@ -1,0 +1,122 @@
+/** Sliding windows of call outcomes: the last N calls, or the calls of the last N seconds. */
+
+/** What one finished call contributes to a window. */
+export interface CallOutcome {
+  readonly failed: boolean;
+  readonly slow: boolean;
+}
+
+/**
+ * Aggregates over a window, with Resilience4j's overlapping meaning: `failed` includes slow
+ * failures and `slow` includes them too; successful = total - failed.
+ */
+export interface WindowCounts {
+  readonly total: number;
+  readonly failed: number;
+  readonly slow: number;
+  readonly slowFailed: number;
+}
+
+/** A window that accepts outcomes and reports its current aggregates. */
+export interface SlidingWindow {
+  /** Adds an outcome and returns the aggregates including it. */
+  record(outcome: CallOutcome): WindowCounts;
+  /** Current aggregates; for a time window this first drops buckets that have aged out. */
+  counts(): WindowCounts;
+}
+
+/** The aggregates of a window that holds nothing. */
+export const EMPTY_COUNTS: WindowCounts = Object.freeze({
+  total: 0,
+  failed: 0,
+  slow: 0,
+  slowFailed: 0,
+});
+
+interface MutableCounts {
+  total: number;
+  failed: number;
+  slow: number;
+  slowFailed: number;
+}
+
+const zero = (): MutableCounts => ({ total: 0, failed: 0, slow: 0, slowFailed: 0 });
+
+const add = (c: MutableCounts, o: CallOutcome, sign: 1 | -1): void => {
+  c.total += sign;
+  if (o.failed) c.failed += sign;
+  if (o.slow) c.slow += sign;
+  if (o.failed && o.slow) c.slowFailed += sign;
+};
+
+const frozen = (c: MutableCounts): WindowCounts => Object.freeze({ ...c });
+
+/** A ring of the last `size` outcomes; O(1) per call because totals are kept incrementally. */
+export function createCountWindow(size: number): SlidingWindow {
+  if (!Number.isInteger(size) || size < 1) {
+    throw new RangeError(`count window size must be a positive integer, got ${size}`);
+  }
+  const ring: (CallOutcome | undefined)[] = new Array(size);
+  const totals = zero();
+  let next = 0;
+  return {
+    record(outcome) {
+      const evicted = ring[next];
+      if (evicted !== undefined) add(totals, evicted, -1);
+      ring[next] = outcome;
+      add(totals, outcome, 1);
+      next = (next + 1) % size;
+      return frozen(totals);
+    },
+    counts: () => frozen(totals),
+  };
+}
+
+/**
+ * `size` one-second buckets covering the current second and the size-1 before it. Buckets are
+ * aged out on every read as well as every write, so an idle period empties the window instead
+ * of leaving stale failures that trip the breaker on the next call (a Resilience4j complaint).
+ */
+export function createTimeWindow(size: number, now: () => number): SlidingWindow {
+  if (!Number.isInteger(size) || size < 1) {
+    throw new RangeError(`time window size must be a positive integer, got ${size}`);
+  }
+  const secondOf = (ms: number) => Math.floor(ms / 1000);
+  let head = secondOf(now());
+  const buckets: MutableCounts[] = Array.from({ length: size }, zero);
+  const totals = zero();
+
+  const bucketAt = (second: number): MutableCounts =>
+    buckets[((second % size) + size) % size] as MutableCounts;
+
+  const clear = (b: MutableCounts) => {
+    totals.total -= b.total;
+    totals.failed -= b.failed;
+    totals.slow -= b.slow;
+    totals.slowFailed -= b.slowFailed;
+    Object.assign(b, zero());
+  };
+
+  const catchUp = (): void => {
+    // A clock that steps backwards keeps writing into the newest bucket rather than corrupting.
+    const current = Math.max(head, secondOf(now()));
+    if (current === head) return;
+    const steps = Math.min(current - head, size);
+    for (let s = current - steps + 1; s <= current; s++) clear(bucketAt(s));
+    head = current;
+  };
+
+  return {
+    record(outcome) {
+      catchUp();
+      const b = bucketAt(head);
+      add(b, outcome, 1);
+      add(totals, outcome, 1);
+      return frozen(totals);
+    },
+    counts() {
+      catchUp();
+      return frozen(totals);
+    },
+  };
+}

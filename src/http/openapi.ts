@@ -1,0 +1,202 @@
+/** The OpenAPI 3.1 description served at `GET /openapi.json`; the event schema comes from zod. */
+import { z } from "zod";
+import { BREAKER_STATES } from "../breaker/circuit_breaker.ts";
+import { paymentEventSchema } from "./payment_schema.ts";
+
+const problem = { $ref: "#/components/schemas/Problem" };
+const problemResponse = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: problem } },
+});
+const json = (schema: unknown, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const accepted = {
+  type: "object",
+  required: ["eventId", "status", "acceptedAt"],
+  properties: {
+    eventId: { type: "string", format: "uuid" },
+    status: { enum: ["PUBLISHED", "PENDING", "DEAD_LETTERED"] },
+    acceptedAt: { type: "string", format: "date-time" },
+    publishedAt: { type: ["string", "null"], format: "date-time" },
+    detail: { type: "string" },
+    replay: { type: "boolean" },
+  },
+};
+const adminSecurity = [{ adminToken: [] }];
+
+/** Builds the document (cheap; built per request so it always matches the code). */
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Payment event ingest",
+      version: "1.0.0",
+      description:
+        "Accepts payment events, stores each durably in a Postgres outbox before answering, and publishes them to Kafka through a circuit breaker.",
+    },
+    paths: {
+      "/payments": {
+        post: {
+          summary: "Accept one payment event",
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": { schema: { $ref: "#/components/schemas/PaymentEvent" } },
+            },
+          },
+          responses: {
+            "200": json(accepted, "Replay of a known eventId; nothing stored again"),
+            "201": json(accepted, "Stored and published to Kafka"),
+            "202": json(
+              accepted,
+              "Stored durably; publishing later (Kafka slow, down or breaker open)",
+            ),
+            "400": problemResponse("Malformed JSON"),
+            "409": problemResponse("eventId already used with a different body"),
+            "413": problemResponse("Body larger than the limit (64 KiB by default)"),
+            "415": problemResponse("Not application/json"),
+            "422": problemResponse("Schema violation; `errors` names each field"),
+            "503": problemResponse(
+              "The outbox could not be written; NOT accepted, see Retry-After",
+            ),
+          },
+        },
+      },
+      "/payments/{eventId}": {
+        get: {
+          summary: "Status of one accepted event",
+          parameters: [{
+            name: "eventId",
+            in: "path",
+            required: true,
+            schema: { type: "string", format: "uuid" },
+          }],
+          responses: {
+            "200": json({ type: "object" }, "The stored event"),
+            "404": problemResponse("Unknown event"),
+          },
+        },
+      },
+      "/circuit-breaker": {
+        get: {
+          summary: "Every breaker's snapshot",
+          responses: { "200": json({ type: "object" }, "Snapshots") },
+        },
+      },
+      "/circuit-breaker/{name}": {
+        get: {
+          summary: "One breaker: state, rates, counts, config",
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": json({ type: "object" }, "Snapshot"),
+            "404": problemResponse("Unknown breaker"),
+          },
+        },
+      },
+      "/circuit-breaker/{name}/state": {
+        post: {
+          summary: "Operator transition",
+          security: adminSecurity,
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["state"],
+                  properties: {
+                    state: { enum: [...BREAKER_STATES] },
+                    reason: { type: "string", maxLength: 500 },
+                    ttlSeconds: { type: "integer", minimum: 1, maximum: 604800 },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            "200": json({ type: "object" }, "The new snapshot"),
+            "401": problemResponse("No bearer token"),
+            "403": problemResponse("Wrong token, or admin API disabled (ADMIN_TOKEN unset)"),
+            "404": problemResponse("Unknown breaker"),
+            "409": problemResponse("Illegal transition; `allowed` lists the legal targets"),
+            "422": problemResponse("Invalid body"),
+          },
+        },
+      },
+      "/circuit-breaker/{name}/events": {
+        get: {
+          summary: "Recent breaker events",
+          parameters: [
+            { name: "name", in: "path", required: true, schema: { type: "string" } },
+            { name: "type", in: "query", schema: { type: "string" } },
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+          ],
+          responses: { "200": json({ type: "object" }, "Events, oldest first") },
+        },
+      },
+      "/outbox": {
+        get: {
+          summary: "Backlog, oldest pending age, dead-lettered count, relay status",
+          responses: { "200": json({ type: "object" }, "Outbox figures") },
+        },
+      },
+      "/outbox/dead-lettered": {
+        get: {
+          summary: "Dead-lettered events",
+          responses: { "200": json({ type: "object" }, "Events") },
+        },
+      },
+      "/outbox/dead-lettered/retry": {
+        post: {
+          summary: "Put dead-lettered events back in line",
+          security: adminSecurity,
+          responses: { "200": json({ type: "object" }, "How many were requeued") },
+        },
+      },
+      "/health/live": {
+        get: { summary: "Liveness", responses: { "200": json({ type: "object" }, "Up") } },
+      },
+      "/health/ready": {
+        get: {
+          summary: "Readiness: Postgres reachable and migrations applied (Kafka is reported only)",
+          responses: {
+            "200": json({ type: "object" }, "Ready"),
+            "503": json({ type: "object" }, "Not ready"),
+          },
+        },
+      },
+      "/metrics": {
+        get: {
+          summary: "Prometheus metrics",
+          responses: { "200": { description: "Text exposition" } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { adminToken: { type: "http", scheme: "bearer" } },
+      schemas: {
+        PaymentEvent: z.toJSONSchema(paymentEventSchema, { io: "input", unrepresentable: "any" }),
+        Problem: {
+          type: "object",
+          properties: {
+            type: { type: "string" },
+            title: { type: "string" },
+            status: { type: "integer" },
+            detail: { type: "string" },
+            instance: { type: "string" },
+            errors: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: { field: { type: "string" }, message: { type: "string" } },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/** Classifies Kafka client errors into "the broker is unhealthy" and "this record is bad". */
+
+/** Raised when a publish exceeds our own delivery deadline (kafkajs alone can hang for minutes). */
+export class PublishTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`Kafka did not acknowledge the publish within ${timeoutMs} ms`);
+    this.name = "PublishTimeoutError";
+  }
+}
+
+/**
+ * Kafka protocol error types that retrying cannot fix: the record itself (or our permission to
+ * write it) is the problem, not the broker's health.
+ */
+const PER_RECORD_TYPES = new Set([
+  "MESSAGE_TOO_LARGE",
+  "RECORD_LIST_TOO_LARGE",
+  "INVALID_RECORD",
+  "CORRUPT_MESSAGE",
+  "INVALID_TIMESTAMP",
+  "UNSUPPORTED_FOR_MESSAGE_FORMAT",
+  "TOPIC_AUTHORIZATION_FAILED",
+  "CLUSTER_AUTHORIZATION_FAILED",
+  "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+  "INVALID_TOPIC_EXCEPTION",
+  "POLICY_VIOLATION",
+]);
+
+interface KafkaLikeError {
+  name?: string;
+  type?: string;
+  message?: string;
+  originalError?: unknown;
+  errors?: unknown[];
+}
+
+/** The Kafka protocol error type carried by an error or its cause chain, if any. */
+export function kafkaErrorType(e: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let cur: unknown = e;
+  while (cur && typeof cur === "object" && !seen.has(cur)) {
+    seen.add(cur);
+    const k = cur as KafkaLikeError;
+    if (typeof k.type === "string") return k.type;
+    if (Array.isArray(k.errors) && k.errors.length > 0) {
+      for (const inner of k.errors) {
+        const t = kafkaErrorType(inner);
+        if (t) return t;
+      }
+    }
+    cur = k.originalError ?? (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** True for errors retrying cannot fix; the breaker ignores them and the row is dead-lettered. */
+export function isPerRecordError(e: unknown): boolean {
+  const t = kafkaErrorType(e);
+  return t !== undefined && PER_RECORD_TYPES.has(t);
+}
+
+/** A short, stable label for logs and the outbox's last_error column. */
+export function describeKafkaError(e: unknown): string {
+  const t = kafkaErrorType(e);
+  const m = e instanceof Error ? e.message : String(e);
+  return t && !m.includes(t) ? `${t}: ${m}` : m;
+}

@@ -1,0 +1,163 @@
+/**
+ * Composition root: config -> store -> producer -> breaker -> relay -> app -> serve, and the
+ * graceful shutdown that undoes it in reverse.
+ */
+import { CircuitBreaker } from "./breaker/circuit_breaker.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { createApp } from "./http/app.ts";
+import { createKafkaPublisher } from "./kafka/kafkajs_publisher.ts";
+import { isPerRecordError } from "./kafka/errors.ts";
+import { createLogger, errorMessage, type Logger } from "./log.ts";
+import { instrumentPublisher } from "./metrics/instrumented_publisher.ts";
+import { createMetrics } from "./metrics/metrics.ts";
+import { createPostgresDb, type Db } from "./outbox/db.ts";
+import { createIngest } from "./outbox/ingest.ts";
+import { migrate } from "./outbox/migrations.ts";
+import { createRelay } from "./outbox/relay.ts";
+import { outboxStats } from "./outbox/repository.ts";
+
+/** Name of the breaker that guards Kafka publishing. */
+export const PUBLISH_BREAKER = "kafka-publisher";
+
+/** A running service; `stop()` shuts it down gracefully. */
+export interface Service {
+  readonly port: number;
+  readonly db: Db;
+  readonly breaker: CircuitBreaker;
+  stop(): Promise<void>;
+}
+
+/** Starts the whole service from a validated configuration. */
+export async function startService(config: Config, logger: Logger): Promise<Service> {
+  const db = createPostgresDb(config.databaseUrl, {
+    schema: config.databaseSchema,
+    poolSize: config.databasePoolSize,
+  });
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info("outbox migrations applied", { versions: applied });
+
+  const breaker = new CircuitBreaker(PUBLISH_BREAKER, {
+    ...config.breaker,
+    // Records Kafka refuses for good are the record's fault, not the broker's.
+    ignoreError: isPerRecordError,
+  });
+  breaker.subscribe((e) => {
+    if (e.type === "STATE_TRANSITION") {
+      logger.warn("circuit breaker transition", {
+        breaker: e.breakerName,
+        from: e.from,
+        to: e.to,
+        reason: e.reason ?? null,
+      });
+    }
+  });
+  const metrics = createMetrics({ breakers: [breaker], outboxStats: () => outboxStats(db) });
+  const publisher = instrumentPublisher(createKafkaPublisher({ ...config.kafka, logger }), metrics);
+  const relay = createRelay({
+    db,
+    breaker,
+    publisher,
+    logger,
+    batchSize: config.relay.batchSize,
+    pollIntervalMs: config.relay.pollIntervalMs,
+    retentionMs: config.outboxRetentionMs,
+    onPublished: (n) => metrics.published(n),
+  });
+  const ingest = createIngest({
+    db,
+    breaker,
+    publisher,
+    logger,
+    instanceId: `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`,
+    inline: config.inlinePublish,
+    inlineBudgetMs: config.inlineBudgetMs,
+    leaseMs: config.relay.leaseMs,
+    onPending: () => relay.wake(),
+    onPublished: (n) => metrics.published(n),
+  });
+  const app = createApp({
+    db,
+    ingest,
+    relay,
+    breakers: [breaker],
+    metrics,
+    logger,
+    adminToken: config.adminToken,
+    bodyLimitBytes: config.bodyLimitBytes,
+  });
+  relay.start();
+
+  let listening: (port: number) => void = () => {};
+  const bound = new Promise<number>((resolve) => (listening = resolve));
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: ({ port }) => listening(port),
+  }, app.fetch);
+  const port = await bound;
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    stopping ??= (async () => {
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      const left = () => Math.max(100, deadline - Date.now());
+      const step = async (name: string, work: Promise<unknown>) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise((r) => (timer = setTimeout(() => r("timeout"), left())));
+        const result = await Promise.race([work.then(() => "ok", (e) => errorMessage(e)), timeout]);
+        clearTimeout(timer);
+        if (result !== "ok") {
+          logger.warn("shutdown step did not finish cleanly", {
+            step: name,
+            result,
+          });
+        }
+      };
+      // Stop accepting, let in-flight requests finish, then the background work, then I/O.
+      await step("http", server.shutdown());
+      await step("inline publishes", ingest.drain());
+      await step("relay", relay.stop());
+      await step("kafka", publisher.close());
+      breaker.dispose();
+      await step("postgres", db.close(left()));
+      logger.info("service stopped");
+    })();
+
+  return { port, db, breaker, stop };
+}
+
+if (import.meta.main) {
+  let config: Config;
+  try {
+    config = loadConfig(Deno.env.toObject());
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : errorMessage(e));
+    Deno.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  let service: Service;
+  try {
+    service = await startService(config, logger);
+  } catch (e) {
+    logger.error("service failed to start", { error: errorMessage(e) });
+    Deno.exit(1);
+  }
+  const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${service.port}`;
+  logger.info(
+    `payment-ingest listening on ${base}; store ${service.db.location}; Kafka ${
+      config.kafka.brokers.join(",")
+    } topic ${config.kafka.topic}; ` +
+      `breaker ${base}/circuit-breaker/${PUBLISH_BREAKER}, metrics ${base}/metrics, outbox ${base}/outbox` +
+      (config.adminToken ? "" : "; admin mutations disabled (set ADMIN_TOKEN)"),
+    { port: service.port },
+  );
+  let signalled = false;
+  const onSignal = (sig: string) => () => {
+    if (signalled) return;
+    signalled = true;
+    logger.info("shutting down", { signal: sig });
+    service.stop().finally(() => Deno.exit(0));
+  };
+  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+}

@@ -1,0 +1,128 @@
+/**
+ * The thin database adapter: the outbox's SQL runs unchanged on whatever implements `Db`.
+ * `createPostgresDb` serves a Postgres server through postgres.js.
+ */
+import postgres from "postgres";
+
+/** Runs parameterised SQL text ($1, $2, ...) and returns the rows. */
+export interface Queryable {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** A held leadership lock; `lost` resolves if the session holding it dies. */
+export interface Leadership {
+  lost: Promise<void>;
+  release(): Promise<void>;
+}
+
+/** A database the outbox can live in. */
+export interface Db extends Queryable {
+  /** "server" (a Postgres server) or "embedded" (in-process). */
+  readonly kind: "server" | "embedded";
+  /** A human-readable location without credentials, for logs. */
+  readonly location: string;
+  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Tries to become the single leader for `key` (a session advisory lock); null when taken. */
+  tryLeadership(key: string): Promise<Leadership | null>;
+  /** Closes every connection, waiting at most `timeoutMs` for running queries. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** Options of the Postgres server adapter. */
+export interface PostgresDbOptions {
+  schema?: string;
+  poolSize?: number;
+  /** Seconds to wait for a connection before a query fails (fast 503s when Postgres is down). */
+  connectTimeoutS?: number;
+  statementTimeoutMs?: number;
+}
+
+/** Connects to a Postgres server; the schema is created when missing and set as search_path. */
+export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db {
+  const schema = opts.schema ?? "public";
+  const sql = postgres(url, {
+    max: opts.poolSize ?? 10,
+    connect_timeout: opts.connectTimeoutS ?? 3,
+    idle_timeout: 60,
+    max_lifetime: 30 * 60,
+    prepare: true,
+    onnotice: () => {},
+    connection: {
+      application_name: "payment-ingest",
+      search_path: `${schema},public`,
+      statement_timeout: opts.statementTimeoutMs ?? 10_000,
+    },
+  });
+  const parsed = new URL(url);
+  const location = `postgres://${parsed.host}${parsed.pathname} (schema ${schema})`;
+  let schemaReady: Promise<void> | null = null;
+  const ensureSchema = () => {
+    schemaReady ??= sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`).then(() => {}, (e) => {
+      schemaReady = null;
+      throw e;
+    });
+    return schemaReady;
+  };
+  const run = <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
+    q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[]) as unknown as Promise<T[]>;
+
+  return {
+    kind: "server",
+    location,
+    async query<T>(text: string, params?: unknown[]): Promise<T[]> {
+      if (schema !== "public") await ensureSchema();
+      return [...await run<T>(sql, text, params)];
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      if (schema !== "public") await ensureSchema();
+      return await sql.begin((tx) =>
+        fn({ query: async <R>(t: string, p?: unknown[]) => [...await run<R>(tx, t, p)] })
+      ) as T;
+    },
+    async tryLeadership(key: string): Promise<Leadership | null> {
+      const conn = await sql.reserve();
+      let released = false;
+      try {
+        const [row] = await conn.unsafe(
+          "SELECT pg_try_advisory_lock(hashtext($1)) AS ok",
+          [key],
+        );
+        if (!row?.ok) {
+          conn.release();
+          return null;
+        }
+      } catch (e) {
+        conn.release();
+        throw e;
+      }
+      let onLost: () => void = () => {};
+      const lost = new Promise<void>((resolve) => (onLost = resolve));
+      // A dead session drops the advisory lock; a heartbeat notices and hands leadership back.
+      const heartbeat = setInterval(() => {
+        conn.unsafe("SELECT 1").catch(() => {
+          clearInterval(heartbeat);
+          if (!released) {
+            released = true;
+            conn.release();
+            onLost();
+          }
+        });
+      }, 2000);
+      Deno.unrefTimer(heartbeat);
+      return {
+        lost,
+        async release() {
+          clearInterval(heartbeat);
+          if (released) return;
+          released = true;
+          await conn.unsafe("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => {});
+          conn.release();
+        },
+      };
+    },
+    async close(timeoutMs = 5000): Promise<void> {
+      await sql.end({ timeout: timeoutMs / 1000 });
+    },
+  };
+}

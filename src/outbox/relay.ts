@@ -1,0 +1,225 @@
+/**
+ * The relay: publishes pending outbox rows in acceptance order through the breaker. One instance
+ * at a time leads (a Postgres advisory lock), so several service instances can share one outbox
+ * without publishing an event twice or out of order. In HALF_OPEN it is the breaker's probe.
+ */
+import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
+import { CallNotPermittedError } from "../breaker/errors.ts";
+import { describeKafkaError, isPerRecordError } from "../kafka/errors.ts";
+import type { Publisher } from "../kafka/publisher.ts";
+import type { Logger } from "../log.ts";
+import { errorMessage } from "../log.ts";
+import type { Db, Leadership } from "./db.ts";
+import { toRecord } from "./records.ts";
+import {
+  markDeadLettered,
+  markPublished,
+  nextPending,
+  type OutboxRow,
+  prunePublished,
+  recordFailure,
+} from "./repository.ts";
+
+/** Options of the relay. */
+export interface RelayOptions {
+  db: Db;
+  breaker: CircuitBreaker;
+  publisher: Publisher;
+  logger: Logger;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  /** Wait between attempts to become leader while another instance leads. */
+  leaderRetryMs?: number;
+  /** Published rows older than this are pruned; 0 keeps them forever. */
+  retentionMs?: number;
+  /** Called with the number of rows published by each successful batch. */
+  onPublished?: (count: number) => void;
+}
+
+/** What the relay is doing, for `GET /outbox` and tests. */
+export interface RelayStatus {
+  running: boolean;
+  leader: boolean;
+  lastBatchSize: number;
+  lastError: string | null;
+  publishedTotal: number;
+}
+
+/** A running relay. */
+export interface Relay {
+  /** Starts the loop; resolves at once. */
+  start(): void;
+  /** Asks the relay to look for work now (a new pending row was stored). */
+  wake(): void;
+  /** Stops the loop, waiting for the batch in flight; releases leadership. */
+  stop(): Promise<void>;
+  status(): RelayStatus;
+}
+
+const LEADER_KEY = "payment-ingest:outbox-relay";
+const PASSIVE_STATES = new Set(["OPEN", "FORCED_OPEN"]);
+const PROBE_STATES = new Set(["HALF_OPEN", "FORCED_HALF_OPEN"]);
+
+/** Creates the relay; call `start()` to run it. */
+export function createRelay(opts: RelayOptions): Relay {
+  const { db, breaker, publisher, logger } = opts;
+  const batchSize = opts.batchSize ?? 500;
+  const pollMs = opts.pollIntervalMs ?? 250;
+  const leaderRetryMs = opts.leaderRetryMs ?? 2000;
+  const retentionMs = opts.retentionMs ?? 0;
+  let running = false;
+  let loop: Promise<void> | null = null;
+  let leadership: Leadership | null = null;
+  let wakeUp: (() => void) | null = null;
+  let woken = false;
+  let failures = 0;
+  let lastPrune = 0;
+  const status: RelayStatus = {
+    running: false,
+    leader: false,
+    lastBatchSize: 0,
+    lastError: null,
+    publishedTotal: 0,
+  };
+
+  const unsubscribe = breaker.subscribe((e) => {
+    if (e.type === "STATE_TRANSITION") wake();
+  });
+
+  function wake(): void {
+    woken = true;
+    wakeUp?.();
+  }
+
+  /** Sleeps until `ms` pass, the relay is woken or stopped. */
+  function idle(ms: number): Promise<void> {
+    if (woken || !running) {
+      woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = null;
+        woken = false;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
+
+  async function lead(): Promise<boolean> {
+    if (leadership) return true;
+    leadership = await db.tryLeadership(LEADER_KEY);
+    if (!leadership) return false;
+    status.leader = true;
+    logger.info("outbox relay is the leader");
+    const held = leadership;
+    held.lost.then(() => {
+      if (leadership === held) {
+        leadership = null;
+        status.leader = false;
+        logger.warn("outbox relay lost leadership (database session ended)");
+      }
+    });
+    return true;
+  }
+
+  async function publishBatch(rows: OutboxRow[]): Promise<void> {
+    try {
+      await breaker.execute(() => publisher.publish(rows.map(toRecord)));
+    } catch (e) {
+      if (e instanceof CallNotPermittedError) return;
+      if (isPerRecordError(e)) return await isolateBadRecords(rows);
+      failures++;
+      status.lastError = describeKafkaError(e);
+      await recordFailure(db, rows.map((r) => r.seq), status.lastError);
+      logger.warn("relay publish failed", { rows: rows.length, error: status.lastError });
+      return;
+    }
+    await markPublished(db, rows.map((r) => r.seq));
+    failures = 0;
+    status.lastError = null;
+    status.publishedTotal += rows.length;
+    opts.onPublished?.(rows.length);
+  }
+
+  /** A batch hit an error retrying cannot fix: find the bad rows one by one, keep the rest. */
+  async function isolateBadRecords(rows: OutboxRow[]): Promise<void> {
+    for (const row of rows) {
+      try {
+        await breaker.execute(() => publisher.publish([toRecord(row)]));
+        await markPublished(db, [row.seq]);
+        status.publishedTotal++;
+        opts.onPublished?.(1);
+      } catch (e) {
+        if (!isPerRecordError(e)) return; // the broker itself failed: stop, retry later in order
+        const reason = describeKafkaError(e);
+        await markDeadLettered(db, row.seq, reason);
+        logger.error("event dead-lettered", { eventId: row.id, error: reason });
+      }
+    }
+  }
+
+  async function tick(): Promise<void> {
+    if (!await lead()) return await idle(leaderRetryMs);
+    const state = breaker.state;
+    if (PASSIVE_STATES.has(state)) return await idle(Math.max(pollMs, 1000));
+    const probing = PROBE_STATES.has(state);
+    const rows = await nextPending(db, probing ? 1 : batchSize);
+    status.lastBatchSize = rows.length;
+    if (rows.length === 0) {
+      // Nothing queued: in HALF_OPEN a metadata request is the trial call, so the breaker
+      // closes even when no client is sending.
+      if (state === "HALF_OPEN") await breaker.execute(() => publisher.ping()).catch(() => {});
+      await maybePrune();
+      return await idle(pollMs);
+    }
+    await publishBatch(rows);
+    if (failures > 0) await idle(Math.min(pollMs * 2 ** Math.min(failures, 6), 5000));
+  }
+
+  async function maybePrune(): Promise<void> {
+    if (retentionMs <= 0 || Date.now() - lastPrune < 60_000) return;
+    lastPrune = Date.now();
+    const n = await prunePublished(db, retentionMs);
+    if (n > 0) logger.info("pruned published outbox rows", { rows: n });
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      try {
+        await tick();
+      } catch (e) {
+        status.lastError = errorMessage(e);
+        logger.warn("relay iteration failed", { error: status.lastError });
+        await idle(1000);
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      status.running = true;
+      loop = run();
+    },
+    wake,
+    async stop() {
+      running = false;
+      status.running = false;
+      wakeUp?.();
+      await loop;
+      loop = null;
+      unsubscribe();
+      if (leadership) {
+        await leadership.release();
+        leadership = null;
+        status.leader = false;
+      }
+    },
+    status: () => ({ ...status }),
+  };
+}

@@ -1,0 +1,323 @@
+/** Outbox repository: every SQL statement the service runs against the outbox lives here. */
+import type { Db, Queryable } from "./db.ts";
+
+/** Lifecycle of one outbox row. */
+export type OutboxStatus = "PENDING" | "PUBLISHED" | "DEAD_LETTERED";
+
+/** An event to store. `payload` is the event's JSON text. */
+export interface NewEvent {
+  id: string;
+  aggregateid: string;
+  type: string;
+  payload: string;
+}
+
+/** What happened to one event handed to `acceptEvents`. */
+export type AcceptOutcome =
+  | { kind: "created"; seq: string; claimed: boolean; createdAt: Date }
+  | {
+    kind: "duplicate";
+    status: OutboxStatus;
+    samePayload: boolean;
+    createdAt: Date;
+    publishedAt: Date | null;
+  };
+
+/** A stored row as the relay and the HTTP layer see it. */
+export interface OutboxRow {
+  seq: string;
+  id: string;
+  aggregateid: string;
+  type: string;
+  payload: string;
+  status: OutboxStatus;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  publishedAt: Date | null;
+}
+
+/** Figures for `GET /outbox` and the metrics. */
+export interface OutboxStats {
+  pending: number;
+  oldestPendingAgeSeconds: number | null;
+  deadLettered: number;
+  publishedApprox: number;
+}
+
+interface RawRow {
+  seq: string;
+  id: string;
+  aggregateid: string;
+  type: string;
+  payload: string;
+  status: OutboxStatus;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  published_at: Date | null;
+}
+
+const ROW_COLUMNS =
+  "seq::text AS seq, id::text AS id, aggregateid, type, payload::text AS payload, status, attempts, last_error, created_at, published_at";
+
+function toRow(r: RawRow): OutboxRow {
+  return {
+    seq: String(r.seq),
+    id: r.id,
+    aggregateid: r.aggregateid,
+    type: r.type,
+    payload: r.payload,
+    status: r.status,
+    attempts: Number(r.attempts),
+    lastError: r.last_error,
+    createdAt: new Date(r.created_at),
+    publishedAt: r.published_at ? new Date(r.published_at) : null,
+  };
+}
+
+/** Options of `acceptEvents`. */
+export interface AcceptOptions {
+  /** Claim new rows for an inline publish by this owner (only rows first in line for their key). */
+  claimFor?: string | null;
+  leaseMs?: number;
+}
+
+/**
+ * Stores events in one transaction, in the given order, and answers per event. A known id is a
+ * duplicate (nothing stored). A new row is claimed for an inline publish only when no older row
+ * of the same key is still pending, so per-key order survives inline publishing.
+ */
+export async function acceptEvents(
+  db: Db,
+  events: NewEvent[],
+  opts: AcceptOptions = {},
+): Promise<AcceptOutcome[]> {
+  if (events.length === 0) return [];
+  return await db.transaction(async (tx) => {
+    // Same-key inserts serialise here (sorted, so two batches cannot deadlock); this is what lets
+    // the claim below see every older row of its key.
+    const keys = [...new Set(events.map((e) => e.aggregateid))].sort();
+    await tx.query(
+      "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) s",
+      [keys],
+    );
+    const inserted = await tx.query<{ seq: string; id: string; created_at: Date }>(
+      `INSERT INTO outbox (id, aggregateid, type, payload)
+       SELECT i.id, i.aggregateid, i.type, i.payload::jsonb
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+            AS i(id, aggregateid, type, payload, ord)
+       ORDER BY i.ord
+       ON CONFLICT (id) DO NOTHING
+       RETURNING seq::text AS seq, id::text AS id, created_at`,
+      [
+        events.map((e) => e.id),
+        events.map((e) => e.aggregateid),
+        events.map((e) => e.type),
+        events.map((e) => e.payload),
+      ],
+    );
+    const byId = new Map(inserted.map((r) => [r.id, r]));
+    const claimed = new Set<string>();
+    if (opts.claimFor && inserted.length > 0) {
+      const rows = await tx.query<{ seq: string }>(
+        `UPDATE outbox o SET claimed_by = $2, claim_expires_at = now() + ($3::int * interval '1 ms')
+         WHERE o.seq = ANY($1::int8[])
+           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregateid = o.aggregateid
+                             AND p.status = 'PENDING' AND p.seq < o.seq)
+         RETURNING seq::text AS seq`,
+        [inserted.map((r) => r.seq), opts.claimFor, opts.leaseMs ?? 30_000],
+      );
+      for (const r of rows) claimed.add(r.seq);
+    }
+    const dupIds = events.filter((e) => !byId.has(e.id.toLowerCase())).map((e) => e.id);
+    const dups = new Map<string, AcceptOutcome>();
+    if (dupIds.length > 0) {
+      const rows = await tx.query<
+        { id: string; status: OutboxStatus; payload: string; created_at: Date; published_at: Date }
+      >(
+        `SELECT id::text AS id, status, payload::text AS payload, created_at, published_at
+         FROM outbox WHERE id = ANY($1::uuid[])`,
+        [dupIds],
+      );
+      const payloads = await samePayloads(tx, dupIds, events);
+      for (const r of rows) {
+        dups.set(r.id, {
+          kind: "duplicate",
+          status: r.status,
+          samePayload: payloads.get(r.id) ?? false,
+          createdAt: new Date(r.created_at),
+          publishedAt: r.published_at ? new Date(r.published_at) : null,
+        });
+      }
+    }
+    return events.map((e): AcceptOutcome => {
+      const id = e.id.toLowerCase();
+      const dup = dups.get(id);
+      if (dup) return dup;
+      const row = byId.get(id);
+      if (!row) throw new Error(`event ${e.id} was neither inserted nor found`);
+      // Two events of one batch with the same id: the first is created, the second is a replay.
+      byId.delete(id);
+      dups.set(id, {
+        kind: "duplicate",
+        status: "PENDING",
+        samePayload: true,
+        createdAt: new Date(row.created_at),
+        publishedAt: null,
+      });
+      return {
+        kind: "created",
+        seq: row.seq,
+        claimed: claimed.has(row.seq),
+        createdAt: new Date(row.created_at),
+      };
+    });
+  });
+}
+
+/** Compares stored and offered payloads as JSON values (key order and spacing do not matter). */
+async function samePayloads(
+  tx: Queryable,
+  ids: string[],
+  events: NewEvent[],
+): Promise<Map<string, boolean>> {
+  const offered = events.filter((e) => ids.includes(e.id));
+  const rows = await tx.query<{ id: string; same: boolean }>(
+    `SELECT o.id::text AS id, bool_or(o.payload = i.payload::jsonb) AS same
+     FROM unnest($1::uuid[], $2::text[]) AS i(id, payload) JOIN outbox o ON o.id = i.id
+     GROUP BY o.id`,
+    [offered.map((e) => e.id), offered.map((e) => e.payload)],
+  );
+  return new Map(rows.map((r) => [r.id, Boolean(r.same)]));
+}
+
+/** Marks rows published and drops their claims. */
+export async function markPublished(db: Queryable, seqs: string[]): Promise<void> {
+  if (seqs.length === 0) return;
+  await db.query(
+    `UPDATE outbox SET status = 'PUBLISHED', published_at = now(), attempts = attempts + 1,
+       claimed_by = NULL, claim_expires_at = NULL, last_error = NULL
+     WHERE seq = ANY($1::int8[]) AND status = 'PENDING'`,
+    [seqs],
+  );
+}
+
+/** Hands claimed rows back to the relay, recording why the inline publish did not happen. */
+export async function releaseClaims(
+  db: Queryable,
+  seqs: string[],
+  error: string | null,
+  countAttempt = true,
+): Promise<void> {
+  if (seqs.length === 0) return;
+  await db.query(
+    `UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL,
+       attempts = attempts + $3::int, last_error = COALESCE($2, last_error)
+     WHERE seq = ANY($1::int8[]) AND status = 'PENDING'`,
+    [seqs, error, countAttempt ? 1 : 0],
+  );
+}
+
+/** Records a failed relay attempt without changing the row's place in line. */
+export async function recordFailure(db: Queryable, seqs: string[], error: string): Promise<void> {
+  await releaseClaims(db, seqs, error, true);
+}
+
+/** Moves a row the broker will never accept out of the line, keeping its error for operators. */
+export async function markDeadLettered(db: Queryable, seq: string, error: string): Promise<void> {
+  await db.query(
+    `UPDATE outbox SET status = 'DEAD_LETTERED', last_error = $2, attempts = attempts + 1,
+       claimed_by = NULL, claim_expires_at = NULL
+     WHERE seq = $1::int8 AND status = 'PENDING'`,
+    [seq, error],
+  );
+}
+
+/**
+ * The next rows the relay may publish, oldest first: pending, not under a live inline claim, and
+ * not behind an older row of the same key that is under a live claim.
+ */
+export async function nextPending(db: Queryable, limit: number): Promise<OutboxRow[]> {
+  const rows = await db.query<RawRow>(
+    `SELECT ${ROW_COLUMNS} FROM outbox o
+     WHERE o.status = 'PENDING'
+       AND (o.claim_expires_at IS NULL OR o.claim_expires_at < now())
+       AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregateid = o.aggregateid
+                         AND p.status = 'PENDING' AND p.seq < o.seq
+                         AND p.claim_expires_at >= now())
+     ORDER BY o.seq
+     LIMIT $1`,
+    [limit],
+  );
+  return rows.map(toRow);
+}
+
+/** One stored event by id, or null. */
+export async function findEvent(db: Queryable, id: string): Promise<OutboxRow | null> {
+  const rows = await db.query<RawRow>(
+    `SELECT ${ROW_COLUMNS} FROM outbox WHERE id = $1::uuid`,
+    [id],
+  );
+  return rows[0] ? toRow(rows[0]) : null;
+}
+
+/** Dead-lettered rows, newest first. */
+export async function listDeadLettered(db: Queryable, limit = 100): Promise<OutboxRow[]> {
+  const rows = await db.query<RawRow>(
+    `SELECT ${ROW_COLUMNS} FROM outbox WHERE status = 'DEAD_LETTERED' ORDER BY seq DESC LIMIT $1`,
+    [limit],
+  );
+  return rows.map(toRow);
+}
+
+/** Puts dead-lettered rows (all, or the given ids) back in line; returns how many. */
+export async function retryDeadLettered(db: Queryable, ids?: string[]): Promise<number> {
+  const rows = await db.query<{ seq: string }>(
+    `UPDATE outbox SET status = 'PENDING', claimed_by = NULL, claim_expires_at = NULL
+     WHERE status = 'DEAD_LETTERED' AND ($1::uuid[] IS NULL OR id = ANY($1::uuid[]))
+     RETURNING seq::text AS seq`,
+    [ids ?? null],
+  );
+  return rows.length;
+}
+
+/** Counts for operators; `publishedApprox` comes from the planner's estimate (no table scan). */
+export async function outboxStats(db: Queryable): Promise<OutboxStats> {
+  const [row] = await db.query<
+    { pending: string; oldest: number | null; dead: string; total: number }
+  >(
+    `SELECT
+       (SELECT count(*) FROM outbox WHERE status = 'PENDING') AS pending,
+       (SELECT extract(epoch FROM now() - min(created_at))::float8 FROM outbox
+          WHERE status = 'PENDING') AS oldest,
+       (SELECT count(*) FROM outbox WHERE status = 'DEAD_LETTERED') AS dead,
+       (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'outbox'::regclass) AS total`,
+  );
+  const pending = Number(row?.pending ?? 0);
+  const dead = Number(row?.dead ?? 0);
+  return {
+    pending,
+    oldestPendingAgeSeconds: row?.oldest === null || row?.oldest === undefined
+      ? null
+      : Math.max(0, Number(row.oldest)),
+    deadLettered: dead,
+    publishedApprox: Math.max(0, Math.round(Number(row?.total ?? 0)) - pending - dead),
+  };
+}
+
+/** Deletes published rows older than `olderThanMs`, at most `limit` per call; returns the count. */
+export async function prunePublished(
+  db: Queryable,
+  olderThanMs: number,
+  limit = 10_000,
+): Promise<number> {
+  const rows = await db.query<{ seq: string }>(
+    `DELETE FROM outbox WHERE seq IN (
+       SELECT seq FROM outbox WHERE status = 'PUBLISHED'
+         AND published_at < now() - ($1::float8 * interval '1 ms') LIMIT $2)
+     RETURNING seq::text AS seq`,
+    [olderThanMs, limit],
+  );
+  return rows.length;
+}

@@ -1,0 +1,132 @@
+/**
+ * The metric contract between the service's `/metrics` and everything in `monitoring/`.
+ * This is the one list the ops tests read; when a name changes in the service, change it here.
+ */
+
+/** Prometheus metric type as exposed in `# TYPE` lines. */
+export type MetricType = "counter" | "gauge" | "histogram";
+
+/** One metric family the service (or a sidecar exporter) must expose. */
+export interface MetricSpec {
+  /** Family name as in `# TYPE <name>` (histograms without `_bucket/_sum/_count`). */
+  name: string;
+  type: MetricType;
+  /** Labels every series of the family carries (besides job/instance added by Prometheus). */
+  labels: readonly string[];
+  /** Who exposes it: the service, kafka-exporter, or Prometheus itself. */
+  source: "payment-ingest" | "kafka-exporter" | "prometheus";
+}
+
+/** Breaker states as they appear in the `state` label (lower case). */
+export const BREAKER_STATES = [
+  "closed",
+  "open",
+  "half_open",
+  "disabled",
+  "metrics_only",
+  "forced_open",
+  "forced_half_open",
+] as const;
+
+/** Name of the breaker that wraps Kafka publishing. */
+export const PUBLISH_BREAKER = "kafka-publisher";
+
+/** Every metric family the dashboards and alerts may use. */
+export const METRICS: readonly MetricSpec[] = [
+  {
+    name: "resilience4j_circuitbreaker_state",
+    type: "gauge",
+    labels: ["name", "state"],
+    source: "payment-ingest",
+  },
+  {
+    name: "resilience4j_circuitbreaker_calls_seconds",
+    type: "histogram",
+    labels: ["name", "kind"],
+    source: "payment-ingest",
+  },
+  {
+    name: "resilience4j_circuitbreaker_not_permitted_calls_total",
+    type: "counter",
+    labels: ["name", "kind"],
+    source: "payment-ingest",
+  },
+  {
+    name: "resilience4j_circuitbreaker_buffered_calls",
+    type: "gauge",
+    labels: ["name", "kind"],
+    source: "payment-ingest",
+  },
+  {
+    name: "resilience4j_circuitbreaker_slow_calls",
+    type: "gauge",
+    labels: ["name", "kind"],
+    source: "payment-ingest",
+  },
+  {
+    name: "resilience4j_circuitbreaker_slow_call_rate",
+    type: "gauge",
+    labels: ["name"],
+    source: "payment-ingest",
+  },
+  {
+    name: "resilience4j_circuitbreaker_failure_rate",
+    type: "gauge",
+    labels: ["name"],
+    source: "payment-ingest",
+  },
+  {
+    name: "circuitbreaker_transitions_total",
+    type: "counter",
+    labels: ["name", "from", "to"],
+    source: "payment-ingest",
+  },
+  {
+    name: "http_requests_total",
+    type: "counter",
+    labels: ["method", "route", "status"],
+    source: "payment-ingest",
+  },
+  {
+    name: "http_request_duration_seconds",
+    type: "histogram",
+    labels: ["method", "route", "status"],
+    source: "payment-ingest",
+  },
+  { name: "outbox_pending_events", type: "gauge", labels: [], source: "payment-ingest" },
+  {
+    name: "outbox_oldest_pending_age_seconds",
+    type: "gauge",
+    labels: [],
+    source: "payment-ingest",
+  },
+  { name: "outbox_dead_lettered_events", type: "gauge", labels: [], source: "payment-ingest" },
+  { name: "outbox_published_total", type: "counter", labels: [], source: "payment-ingest" },
+  { name: "outbox_accepted_total", type: "counter", labels: [], source: "payment-ingest" },
+  {
+    name: "kafka_publish_duration_seconds",
+    type: "histogram",
+    labels: ["outcome"],
+    source: "payment-ingest",
+  },
+  { name: "process_resident_memory_bytes", type: "gauge", labels: [], source: "payment-ingest" },
+  { name: "process_cpu_seconds_total", type: "counter", labels: [], source: "payment-ingest" },
+  {
+    name: "kafka_consumergroup_lag",
+    type: "gauge",
+    labels: ["consumergroup", "topic", "partition"],
+    source: "kafka-exporter",
+  },
+  { name: "up", type: "gauge", labels: [], source: "prometheus" },
+];
+
+/** Sample names a query may use for a family: histograms add `_bucket`, `_sum` and `_count`. */
+export function sampleNames(spec: MetricSpec): string[] {
+  if (spec.type !== "histogram") return [spec.name];
+  return [spec.name, `${spec.name}_bucket`, `${spec.name}_sum`, `${spec.name}_count`];
+}
+
+/** Every sample name any dashboard or alert may reference. */
+export function knownSampleNames(): Set<string> {
+  return new Set(METRICS.flatMap(sampleNames));
+}
