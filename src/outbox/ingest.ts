@@ -11,8 +11,10 @@ import type { Logger } from "../log.ts";
 import { errorMessage } from "../log.ts";
 import type { Db } from "./db.ts";
 import { toRecord } from "./records.ts";
+import { createBatcher } from "./batcher.ts";
 import {
   acceptEvents,
+  type AcceptOutcome,
   markDeadLettered,
   markPublished,
   type NewEvent,
@@ -45,6 +47,12 @@ export interface IngestOptions {
   /** Told when an event was left pending, so the relay can look sooner. */
   onPending?: () => void;
   onPublished?: (count: number) => void;
+  /** Largest group commit (events per outbox transaction). */
+  commitBatchMax?: number;
+  /** Outbox transactions running at once. */
+  commitConcurrency?: number;
+  /** Largest inline publish batch. */
+  publishBatchMax?: number;
 }
 
 /** The ingest path. */
@@ -62,42 +70,63 @@ export function createIngest(opts: IngestOptions): Ingest {
   const budgetMs = opts.inlineBudgetMs ?? 1000;
   const inFlight = new Set<Promise<unknown>>();
 
-  /** Publishes one claimed row and settles its row; never throws. */
-  async function publishClaimed(seq: string, event: NewEvent): Promise<IngestResult["kind"]> {
+  // Group commit: concurrent requests share one transaction (one WAL flush), each answered
+  // only after that transaction committed.
+  const commits = createBatcher<NewEvent, AcceptOutcome>(
+    (events) =>
+      acceptEvents(db, events, {
+        claimFor: inline ? opts.instanceId : null,
+        leaseMs: opts.leaseMs,
+      }),
+    { maxBatch: opts.commitBatchMax ?? 256, concurrency: opts.commitConcurrency ?? 4 },
+  );
+  // Inline publishes of concurrent requests go to Kafka as one batch, one breaker call each.
+  const sends = createBatcher<Claimed, PublishKind>(
+    publishClaimed,
+    { maxBatch: opts.publishBatchMax ?? 500, concurrency: 1 },
+  );
+
+  /** Publishes claimed rows as one batch and settles their rows; never throws. */
+  async function publishClaimed(items: Claimed[]): Promise<PublishKind[]> {
+    const seqs = items.map((i) => i.seq);
     try {
-      await breaker.execute(() => publisher.publish([toRecord(event)]));
+      await breaker.execute(() => publisher.publish(items.map((i) => toRecord(i.event))));
     } catch (e) {
       const notPermitted = e instanceof CallNotPermittedError;
-      try {
-        if (!notPermitted && isPerRecordError(e)) {
-          await markDeadLettered(db, seq, describeKafkaError(e));
-          return "dead_lettered";
+      if (!notPermitted && isPerRecordError(e)) {
+        if (items.length === 1) {
+          await settle(() => markDeadLettered(db, items[0]!.seq, describeKafkaError(e)));
+          return ["dead_lettered"];
         }
-        await releaseClaims(db, [seq], notPermitted ? null : describeKafkaError(e), !notPermitted);
-      } catch (dbError) {
-        // The claim lapses by itself after its lease; the relay publishes the row then.
-        logger.warn("could not release an inline claim", { error: errorMessage(dbError) });
+        // One bad record must not hold back the others: retry them one by one.
+        return (await Promise.all(items.map((i) => publishClaimed([i])))).flat();
       }
+      await settle(() =>
+        releaseClaims(db, seqs, notPermitted ? null : describeKafkaError(e), !notPermitted)
+      );
       opts.onPending?.();
-      return "pending";
+      return items.map(() => "pending");
     }
+    // Published but not marked: the relay republishes after the lease (a duplicate, not a loss).
+    await settle(() => markPublished(db, seqs));
+    opts.onPublished?.(items.length);
+    return items.map(() => "published");
+  }
+
+  /** Runs outbox bookkeeping; a failure is logged, the claim lapses and the relay takes over. */
+  async function settle(work: () => Promise<unknown>): Promise<void> {
     try {
-      await markPublished(db, [seq]);
-    } catch (dbError) {
-      // Published but not marked: the relay republishes after the lease (a duplicate, not a loss).
-      logger.warn("published event could not be marked", { error: errorMessage(dbError) });
+      await work();
+    } catch (e) {
+      logger.warn("outbox bookkeeping failed; the relay will take over", {
+        error: errorMessage(e),
+      });
     }
-    opts.onPublished?.(1);
-    return "published";
   }
 
   return {
     async accept(event: NewEvent): Promise<IngestResult> {
-      const [outcome] = await acceptEvents(db, [event], {
-        claimFor: inline ? opts.instanceId : null,
-        leaseMs: opts.leaseMs,
-      });
-      if (!outcome) throw new Error("the outbox returned no outcome");
+      const outcome = await commits.submit(event);
       if (outcome.kind === "duplicate") {
         return outcome.samePayload
           ? {
@@ -117,7 +146,7 @@ export function createIngest(opts: IngestOptions): Ingest {
           reason: inline ? "an earlier event of this payment is still pending" : "relay",
         };
       }
-      const work = publishClaimed(outcome.seq, event);
+      const work = sends.submit({ seq: outcome.seq, event });
       inFlight.add(work);
       work.finally(() => inFlight.delete(work));
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -147,3 +176,10 @@ export function createIngest(opts: IngestOptions): Ingest {
     },
   };
 }
+
+interface Claimed {
+  seq: string;
+  event: NewEvent;
+}
+
+type PublishKind = "published" | "pending" | "dead_lettered";

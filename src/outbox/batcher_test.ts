@@ -1,0 +1,90 @@
+import { assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { createBatcher } from "./batcher.ts";
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+Deno.test("items submitted in one tick are handled as one batch, results mapped back in order", async () => {
+  const seen: number[][] = [];
+  const b = createBatcher<number, string>((items) => {
+    seen.push(items);
+    return Promise.resolve(items.map((i) => `r${i}`));
+  }, { maxBatch: 10 });
+  const results = await Promise.all([1, 2, 3].map((i) => b.submit(i)));
+  assertEquals(results, ["r1", "r2", "r3"]);
+  assertEquals(seen, [[1, 2, 3]]);
+});
+
+Deno.test("items arriving while a flush runs form the next batch, capped at maxBatch", async () => {
+  const gate = deferred<void>();
+  const seen: number[][] = [];
+  const b = createBatcher<number, number>(async (items) => {
+    seen.push(items);
+    if (seen.length === 1) await gate.promise;
+    return items;
+  }, { maxBatch: 3 });
+  const first = b.submit(0);
+  await Promise.resolve();
+  await Promise.resolve();
+  const rest = [1, 2, 3, 4, 5].map((i) => b.submit(i));
+  assertEquals(b.size, 6);
+  gate.resolve();
+  await Promise.all([first, ...rest]);
+  assertEquals(seen, [[0], [1, 2, 3], [4, 5]]);
+  assertEquals(b.size, 0);
+});
+
+Deno.test("a failing batch rejects only its own items", async () => {
+  let calls = 0;
+  const b = createBatcher<number, number>((items) => {
+    calls++;
+    if (items.includes(13)) return Promise.reject(new Error("bad batch"));
+    return Promise.resolve(items);
+  }, { maxBatch: 2 });
+  const p = [b.submit(13), b.submit(1), b.submit(2), b.submit(3)];
+  await assertRejects(() => p[0]!, Error, "bad batch");
+  await assertRejects(() => p[1]!, Error, "bad batch");
+  assertEquals(await p[2], 2);
+  assertEquals(await p[3], 3);
+  assertEquals(calls, 2);
+});
+
+Deno.test("concurrency allows several flushes at once", async () => {
+  let active = 0;
+  let peak = 0;
+  const gates = [deferred<void>(), deferred<void>()];
+  const b = createBatcher<number, number>(async (items) => {
+    active++;
+    peak = Math.max(peak, active);
+    await gates[items[0]! % 2]!.promise;
+    active--;
+    return items;
+  }, { maxBatch: 1, concurrency: 2 });
+  const p = [b.submit(0), b.submit(1)];
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(peak, 2);
+  gates[0]!.resolve();
+  gates[1]!.resolve();
+  assertEquals(await Promise.all(p), [0, 1]);
+});
+
+Deno.test("a handler returning the wrong number of results rejects the batch", async () => {
+  const b = createBatcher<number, number>(() => Promise.resolve([]), { maxBatch: 5 });
+  await assertRejects(() => b.submit(1), Error, "returned 0 results for 1 items");
+});
+
+Deno.test("invalid options are refused naming the value", () => {
+  assertThrows(
+    () => createBatcher(() => Promise.resolve([]), { maxBatch: 0 }),
+    RangeError,
+    "got 0",
+  );
+  assertThrows(
+    () => createBatcher(() => Promise.resolve([]), { maxBatch: 1, concurrency: 1.5 }),
+    RangeError,
+    "got 1.5",
+  );
+});

@@ -1,0 +1,268 @@
+import { assert, assertEquals } from "@std/assert";
+import { CircuitBreaker } from "../../src/breaker/circuit_breaker.ts";
+import { isPerRecordError } from "../../src/kafka/errors.ts";
+import type { OutboundRecord, Publisher } from "../../src/kafka/publisher.ts";
+import { silentLogger } from "../../src/log.ts";
+import { createPostgresDb, type Db } from "../../src/outbox/db.ts";
+import { migrate } from "../../src/outbox/migrations.ts";
+import { createRelay } from "../../src/outbox/relay.ts";
+import {
+  acceptEvents,
+  findEvent,
+  markPublished,
+  type NewEvent,
+  nextPending,
+  outboxStats,
+  releaseClaims,
+} from "../../src/outbox/repository.ts";
+import { DATABASE_URL, REAL_IO, uniqueName, waitFor } from "./helpers.ts";
+
+/** The stores the outbox runs on; each test runs against every one. */
+const STORES: { name: string; open: () => Promise<{ db: Db; drop: () => Promise<void> }> }[] = [
+  {
+    name: "postgres server",
+    async open() {
+      const schema = uniqueName("ob");
+      const db = createPostgresDb(DATABASE_URL, { schema, poolSize: 4 });
+      await migrate(db);
+      return {
+        db,
+        async drop() {
+          await db.query(`DROP SCHEMA "${schema}" CASCADE`);
+          await db.close();
+        },
+      };
+    },
+  },
+];
+
+function event(key: string, over: Partial<NewEvent> = {}): NewEvent {
+  const id = crypto.randomUUID();
+  return {
+    id,
+    aggregateid: key,
+    type: "PAYMENT_CREATED",
+    payload: JSON.stringify({ eventId: id, paymentId: key }),
+    ...over,
+  };
+}
+
+/** A recording publisher that fails on demand. */
+function recordingPublisher() {
+  const published: OutboundRecord[][] = [];
+  let failWith: ((records: OutboundRecord[]) => Error | null) | null = null;
+  const publisher: Publisher = {
+    publish(records) {
+      const err = failWith?.(records) ?? null;
+      if (err) return Promise.reject(err);
+      published.push(records);
+      return Promise.resolve();
+    },
+    ping: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  return {
+    publisher,
+    published,
+    failWhen(f: ((records: OutboundRecord[]) => Error | null) | null) {
+      failWith = f;
+    },
+  };
+}
+
+for (const store of STORES) {
+  Deno.test({
+    name: `[${store.name}] only the first pending event of a key is claimed for inline publishing`,
+    ...REAL_IO,
+    async fn() {
+      const { db, drop } = await store.open();
+      try {
+        const a1 = event("A");
+        const a2 = event("A");
+        const b1 = event("B");
+        const out = await acceptEvents(db, [a1, a2, b1], { claimFor: "me", leaseMs: 60_000 });
+        assertEquals(out.map((o) => o.kind === "created" && o.claimed), [true, false, true]);
+        // a2 waits behind a1's live claim, so the relay may not take it either.
+        assertEquals((await nextPending(db, 10)).map((r) => r.id), []);
+        const seqs = out.map((o) => (o.kind === "created" ? o.seq : ""));
+        await releaseClaims(db, [seqs[0]!], "kafka down");
+        assertEquals((await nextPending(db, 10)).map((r) => r.id), [a1.id, a2.id]);
+        await markPublished(db, [seqs[0]!, seqs[1]!]);
+        // A later event of A is first in line again and is claimed.
+        const [a3] = await acceptEvents(db, [event("A")], { claimFor: "me", leaseMs: 60_000 });
+        assert(a3?.kind === "created" && a3.claimed);
+        const stats = await outboxStats(db);
+        assertEquals(stats.pending, 2);
+        assertEquals((await findEvent(db, a1.id))?.status, "PUBLISHED");
+        assertEquals((await findEvent(db, a1.id))?.attempts, 2);
+      } finally {
+        await drop();
+      }
+    },
+  });
+
+  Deno.test({
+    name: `[${store.name}] a known event id is a duplicate; a different body is detected`,
+    ...REAL_IO,
+    async fn() {
+      const { db, drop } = await store.open();
+      try {
+        const e = event("K");
+        await acceptEvents(db, [e]);
+        const spaced = { ...e, payload: JSON.stringify(JSON.parse(e.payload), null, 2) };
+        const [same] = await acceptEvents(db, [spaced]);
+        assertEquals(same?.kind === "duplicate" && same.samePayload, true);
+        const [other] = await acceptEvents(db, [{ ...e, payload: '{"x":1}' }]);
+        assertEquals(other?.kind === "duplicate" && other.samePayload, false);
+        const [twice1, twice2] = await acceptEvents(db, [
+          event("Z", { id: e.id.replace(/.$/, "0") }),
+          event("Z", { id: e.id.replace(/.$/, "0") }),
+        ]);
+        assertEquals([twice1?.kind, twice2?.kind], ["created", "duplicate"]);
+        assertEquals((await outboxStats(db)).pending, 2);
+      } finally {
+        await drop();
+      }
+    },
+  });
+
+  Deno.test({
+    name: `[${store.name}] the relay publishes pending rows in acceptance order and marks them`,
+    ...REAL_IO,
+    async fn() {
+      const { db, drop } = await store.open();
+      const breaker = new CircuitBreaker("kafka-publisher", { minimumNumberOfCalls: 2 });
+      const rec = recordingPublisher();
+      const relay = createRelay({
+        db,
+        breaker,
+        publisher: rec.publisher,
+        logger: silentLogger,
+        batchSize: 3,
+        pollIntervalMs: 20,
+      });
+      try {
+        const events = [event("A"), event("B"), event("A"), event("C"), event("A")];
+        await acceptEvents(db, events);
+        relay.start();
+        assert(await waitFor(async () => (await outboxStats(db)).pending === 0, 10_000));
+        const order = rec.published.flat().map((r) => r.eventId);
+        assertEquals(order, events.map((e) => e.id));
+        assertEquals(rec.published[0]!.length, 3, "batches of at most batchSize");
+        assertEquals(rec.published[0]![0]!.key, "A");
+        assertEquals(rec.published[0]![0]!.headers.eventId, events[0]!.id);
+        assertEquals(relay.status().publishedTotal, 5);
+      } finally {
+        await relay.stop();
+        breaker.dispose();
+        await drop();
+      }
+    },
+  });
+
+  Deno.test({
+    name:
+      `[${store.name}] relay failures open the breaker and keep rows pending; a bad record is dead-lettered alone`,
+    ...REAL_IO,
+    async fn() {
+      const { db, drop } = await store.open();
+      const breaker = new CircuitBreaker("kafka-publisher", {
+        minimumNumberOfCalls: 2,
+        slidingWindowSize: 2,
+        waitDurationInOpenState: 60_000,
+        ignoreError: isPerRecordError,
+      });
+      const rec = recordingPublisher();
+      const relay = createRelay({
+        db,
+        breaker,
+        publisher: rec.publisher,
+        logger: silentLogger,
+        pollIntervalMs: 10,
+      });
+      try {
+        rec.failWhen(() => new Error("Connection error: ECONNREFUSED"));
+        await acceptEvents(db, [event("A"), event("B")]);
+        relay.start();
+        assert(
+          await waitFor(() => Promise.resolve(breaker.state === "OPEN"), 10_000),
+          "breaker did not open",
+        );
+        assertEquals((await outboxStats(db)).pending, 2);
+        const rows = await nextPending(db, 10);
+        assert(rows.every((r) => r.attempts >= 1 && r.lastError?.includes("ECONNREFUSED")));
+
+        const bad = event("B", { payload: JSON.stringify({ big: true }) });
+        await acceptEvents(db, [bad]);
+        rec.failWhen((records) =>
+          records.some((r) => r.eventId === bad.id)
+            ? Object.assign(new Error("too large"), { type: "MESSAGE_TOO_LARGE" })
+            : null
+        );
+        breaker.transitionTo("CLOSED");
+        assert(await waitFor(async () => (await outboxStats(db)).pending === 0, 10_000));
+        assertEquals((await findEvent(db, bad.id))?.status, "DEAD_LETTERED");
+        assertEquals((await outboxStats(db)).deadLettered, 1);
+        assertEquals(rec.published.flat().length, 2);
+        assertEquals(breaker.state, "CLOSED", "per-record errors must not trip the breaker");
+      } finally {
+        await relay.stop();
+        breaker.dispose();
+        await drop();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "two relays on one outbox: one leads, the other takes over when the leader stops",
+  ...REAL_IO,
+  async fn() {
+    const schema = uniqueName("ob");
+    const db1 = createPostgresDb(DATABASE_URL, { schema, poolSize: 3 });
+    const db2 = createPostgresDb(DATABASE_URL, { schema, poolSize: 3 });
+    await migrate(db1);
+    const b1 = new CircuitBreaker("kafka-publisher");
+    const b2 = new CircuitBreaker("kafka-publisher");
+    const r1pub = recordingPublisher();
+    const r2pub = recordingPublisher();
+    const r1 = createRelay({
+      db: db1,
+      breaker: b1,
+      publisher: r1pub.publisher,
+      logger: silentLogger,
+      pollIntervalMs: 20,
+      leaderRetryMs: 50,
+    });
+    const r2 = createRelay({
+      db: db2,
+      breaker: b2,
+      publisher: r2pub.publisher,
+      logger: silentLogger,
+      pollIntervalMs: 20,
+      leaderRetryMs: 50,
+    });
+    try {
+      r1.start();
+      assert(await waitFor(() => Promise.resolve(r1.status().leader), 5000));
+      r2.start();
+      await acceptEvents(db1, [event("A"), event("B")]);
+      assert(await waitFor(async () => (await outboxStats(db1)).pending === 0, 5000));
+      assertEquals(r2.status().leader, false);
+      assertEquals(r2pub.published.length, 0);
+      await r1.stop();
+      assert(await waitFor(() => Promise.resolve(r2.status().leader), 5000), "no takeover");
+      await acceptEvents(db1, [event("C")]);
+      assert(await waitFor(async () => (await outboxStats(db1)).pending === 0, 5000));
+      assertEquals(r2pub.published.flat().length, 1);
+      assertEquals(r1pub.published.flat().length, 2, "nothing published twice");
+    } finally {
+      await r2.stop();
+      b1.dispose();
+      b2.dispose();
+      await db1.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await db1.close();
+      await db2.close();
+    }
+  },
+});
