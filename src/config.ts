@@ -3,14 +3,20 @@
  * a bad value stops the service with a message naming the variable and the value.
  */
 import type { BreakerConfig } from "./breaker/config.ts";
-import { validateBreakerConfig } from "./breaker/config.ts";
+import {
+  BREAKER_CONFIG_FIELDS,
+  DEFAULT_BREAKER_CONFIG,
+  validateBreakerConfig,
+} from "./breaker/config.ts";
 import type { LogLevel } from "./log.ts";
 
 /** The validated service configuration. */
 export interface Config {
   port: number;
   host: string;
-  databaseUrl: string;
+  /** Postgres server URL; null runs the embedded store in `dataDir`. */
+  databaseUrl: string | null;
+  dataDir: string;
   databaseSchema: string;
   databasePoolSize: number;
   kafka: {
@@ -41,24 +47,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Default Postgres server used when DATABASE_URL is unset. */
-export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
-
 type Env = Record<string, string | undefined>;
-
-/** Environment variable -> breaker config field; `_MS` variables hold milliseconds. */
-export const BREAKER_ENV: ReadonlyArray<readonly [string, keyof BreakerConfig]> = [
-  ["BREAKER_FAILURE_RATE_THRESHOLD", "failureRateThreshold"],
-  ["BREAKER_SLOW_CALL_RATE_THRESHOLD", "slowCallRateThreshold"],
-  ["BREAKER_SLOW_CALL_DURATION_THRESHOLD_MS", "slowCallDurationThreshold"],
-  ["BREAKER_MINIMUM_NUMBER_OF_CALLS", "minimumNumberOfCalls"],
-  ["BREAKER_SLIDING_WINDOW_TYPE", "slidingWindowType"],
-  ["BREAKER_SLIDING_WINDOW_SIZE", "slidingWindowSize"],
-  ["BREAKER_WAIT_DURATION_IN_OPEN_STATE_MS", "waitDurationInOpenState"],
-  ["BREAKER_PERMITTED_NUMBER_OF_CALLS_IN_HALF_OPEN_STATE", "permittedNumberOfCallsInHalfOpenState"],
-  ["BREAKER_MAX_WAIT_DURATION_IN_HALF_OPEN_STATE_MS", "maxWaitDurationInHalfOpenState"],
-  ["BREAKER_EVENT_BUFFER_SIZE", "eventBufferSize"],
-];
 
 /** Parses and validates the environment; throws ConfigError listing every bad variable. */
 export function loadConfig(env: Env): Config {
@@ -74,27 +63,7 @@ export function loadConfig(env: Env): Config {
   }
   if (brokers.length === 0) problems.push(`KAFKA_BROKERS must name at least one broker`);
 
-  const breakerPartial: Record<string, unknown> = {};
-  for (const [name, field] of BREAKER_ENV) {
-    const raw = env[name];
-    if (raw === undefined || raw === "") continue;
-    if (field === "slidingWindowType") breakerPartial[field] = raw.trim().toUpperCase();
-    else breakerPartial[field] = read.num(name, NaN, { min: 0 });
-  }
-  const backoffMultiplier = read.optNum("BREAKER_OPEN_WAIT_BACKOFF_MULTIPLIER", { min: 1 });
-  if (backoffMultiplier !== undefined) {
-    breakerPartial.openWaitBackoff = {
-      multiplier: backoffMultiplier,
-      maxWaitMs: read.int("BREAKER_OPEN_WAIT_BACKOFF_MAX_MS", 300_000, { min: 1 }),
-      jitter: read.num("BREAKER_OPEN_WAIT_BACKOFF_JITTER", 0.2, { min: 0, max: 1 }),
-    };
-  }
-  let breaker: BreakerConfig | undefined;
-  try {
-    breaker = validateBreakerConfig(breakerPartial as Partial<BreakerConfig>);
-  } catch (e) {
-    problems.push(`${breakerEnvNameIn(String((e as Error).message))}${(e as Error).message}`);
-  }
+  const breaker = readBreaker(env, problems);
 
   const logLevel = read.str("LOG_LEVEL", "info").toLowerCase();
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
@@ -104,8 +73,9 @@ export function loadConfig(env: Env): Config {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     problems.push(`DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
   }
-  const databaseUrl = read.str("DATABASE_URL", DEFAULT_DATABASE_URL);
-  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+  const rawUrl = read.str("DATABASE_URL", "");
+  const databaseUrl = rawUrl === "" ? null : rawUrl;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push(`DATABASE_URL must start with postgres:// or postgresql://`);
   }
   const deliveryTimeoutMs = read.int("KAFKA_DELIVERY_TIMEOUT_MS", 15_000, { min: 100 });
@@ -118,6 +88,7 @@ export function loadConfig(env: Env): Config {
     port: read.int("PORT", 8080, { min: 0, max: 65535 }),
     host: read.str("HOST", "0.0.0.0"),
     databaseUrl,
+    dataDir: read.str("DATA_DIR", "./data"),
     databaseSchema: schema,
     databasePoolSize: read.int("DATABASE_POOL_SIZE", 10, { min: 1, max: 200 }),
     kafka: {
@@ -141,7 +112,7 @@ export function loadConfig(env: Env): Config {
     outboxRetentionMs: read.int("OUTBOX_RETENTION_HOURS", 168, { min: 0 }) * 3_600_000,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 100 }),
     bodyLimitBytes: read.int("BODY_LIMIT_BYTES", 64 * 1024, { min: 1024 }),
-    breaker: breaker as BreakerConfig,
+    breaker,
   };
   if (config.kafka.requestTimeoutMs > deliveryTimeoutMs) {
     problems.push(
@@ -152,12 +123,41 @@ export function loadConfig(env: Env): Config {
   return config;
 }
 
-/** Prefixes a breaker validation message with the environment variable it came from. */
-function breakerEnvNameIn(message: string): string {
-  for (const [name, field] of BREAKER_ENV) {
-    if (message.includes(field)) return `${name}: `;
+/**
+ * Reads every BREAKER_* variable named by the breaker's own field list, then lets the breaker
+ * validate the whole; a rejected value is reported under its variable name.
+ */
+function readBreaker(env: Env, problems: string[]): BreakerConfig {
+  const partial: Record<string, unknown> = {};
+  const backoff: Record<string, unknown> = {};
+  const before = problems.length;
+  for (const field of BREAKER_CONFIG_FIELDS) {
+    const raw = env[field.env]?.trim();
+    if (raw === undefined || raw === "") continue;
+    let value: unknown = raw.toUpperCase();
+    if (field.kind !== "enum") {
+      value = Number(raw);
+      if (!Number.isFinite(value)) {
+        problems.push(`${field.env} must be a number, got "${raw}"`);
+        continue;
+      }
+    }
+    const [top, nested] = field.key.split(".");
+    if (nested) backoff[nested] = value;
+    else partial[top!] = value;
   }
-  return "";
+  if (Object.keys(backoff).length > 0) partial.openWaitBackoff = backoff;
+  if (problems.length > before) return DEFAULT_BREAKER_CONFIG;
+  try {
+    return validateBreakerConfig(partial as Partial<BreakerConfig>);
+  } catch (e) {
+    const message = (e as Error).message;
+    // The breaker names its camelCase field; operators set the variable.
+    const field = [...BREAKER_CONFIG_FIELDS].sort((x, y) => y.key.length - x.key.length)
+      .find((f) => message.includes(f.key.split(".").at(-1)!));
+    problems.push(field ? `${field.env}: ${message}` : message);
+    return DEFAULT_BREAKER_CONFIG;
+  }
 }
 
 class Reader {
@@ -185,12 +185,6 @@ class Reader {
     return n;
   }
 
-  optNum(name: string, range: { min?: number; max?: number }): number | undefined {
-    const v = this.env[name];
-    if (v === undefined || v.trim() === "") return undefined;
-    return this.num(name, NaN, range);
-  }
-
   int(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
     const n = this.num(name, fallback, range);
     if (!Number.isInteger(n)) {
@@ -214,7 +208,7 @@ class Reader {
 export function redactedConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
-    databaseUrl: config.databaseUrl.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@"),
+    databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@"),
     adminToken: config.adminToken === null ? "unset" : "set",
   };
 }

@@ -12,6 +12,7 @@ import { instrumentPublisher } from "./metrics/instrumented_publisher.ts";
 import { createMetrics } from "./metrics/metrics.ts";
 import { createPostgresDb, type Db } from "./outbox/db.ts";
 import { createIngest } from "./outbox/ingest.ts";
+import { createPgliteDb } from "./outbox/pglite_db.ts";
 import { migrate } from "./outbox/migrations.ts";
 import { createRelay } from "./outbox/relay.ts";
 import { outboxStats } from "./outbox/repository.ts";
@@ -29,10 +30,12 @@ export interface Service {
 
 /** Starts the whole service from a validated configuration. */
 export async function startService(config: Config, logger: Logger): Promise<Service> {
-  const db = createPostgresDb(config.databaseUrl, {
-    schema: config.databaseSchema,
-    poolSize: config.databasePoolSize,
-  });
+  const db = config.databaseUrl
+    ? createPostgresDb(config.databaseUrl, {
+      schema: config.databaseSchema,
+      poolSize: config.databasePoolSize,
+    })
+    : await createPgliteDb(`${config.dataDir}/outbox`);
   const applied = await migrate(db);
   if (applied.length > 0) logger.info("outbox migrations applied", { versions: applied });
 
@@ -144,12 +147,13 @@ if (import.meta.main) {
   }
   const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${service.port}`;
   logger.info(
-    `payment-ingest listening on ${base}; store ${service.db.location}; Kafka ${
+    `payment-ingest on ${base} | store: ${service.db.location} | Kafka: ${
       config.kafka.brokers.join(",")
-    } topic ${config.kafka.topic}; ` +
-      `breaker ${base}/circuit-breaker/${PUBLISH_BREAKER}, metrics ${base}/metrics, outbox ${base}/outbox` +
-      (config.adminToken ? "" : "; admin mutations disabled (set ADMIN_TOKEN)"),
-    { port: service.port },
+    } topic ${config.kafka.topic} | operator page ${base}/ , metrics ${base}/metrics , breaker ${base}/circuit-breaker/${PUBLISH_BREAKER} , outbox ${base}/outbox | ` +
+      (config.adminToken
+        ? `admin: POST ${base}/circuit-breaker/${PUBLISH_BREAKER}/state with 'Authorization: Bearer $ADMIN_TOKEN'`
+        : "admin mutations disabled: set ADMIN_TOKEN to enable them"),
+    { port: service.port, store: service.db.kind },
   );
   let signalled = false;
   const onSignal = (sig: string) => () => {

@@ -33,6 +33,7 @@ import {
   type WindowCounts,
 } from "./window.ts";
 
+/** Re-exported so callers need only this module for the breaker's public contract. */
 export { BREAKER_STATES };
 export type { BreakerConfig, BreakerEvent, BreakerState, Clock };
 

@@ -101,6 +101,7 @@ export function createTimeWindow(size: number, now: () => number): SlidingWindow
     // A clock that steps backwards keeps writing into the newest bucket rather than corrupting.
     const current = Math.max(head, secondOf(now()));
     if (current === head) return;
+    // Bounded so an idle gap of any length costs at most one pass over the buckets.
     const steps = Math.min(current - head, size);
     for (let s = current - steps + 1; s <= current; s++) clear(bucketAt(s));
     head = current;

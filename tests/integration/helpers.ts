@@ -115,7 +115,17 @@ export interface ConsumedMessage {
  * Reads the topic from the beginning with an independent consumer until every id in `expect` has
  * been seen (or `timeoutMs` passes) and returns every message read, in partition order.
  */
-export async function readTopic(
+export function readTopic(
+  topic: string,
+  expect: Iterable<string>,
+  timeoutMs = 30_000,
+): Promise<ConsumedMessage[]> {
+  return readTopicAt(KAFKA_BROKERS, topic, expect, timeoutMs);
+}
+
+/** `readTopic` against the given brokers. */
+export async function readTopicAt(
+  brokers: string,
   topic: string,
   expect: Iterable<string>,
   timeoutMs = 30_000,
@@ -123,7 +133,7 @@ export async function readTopic(
   const wanted = new Set(expect);
   const kafka = new Kafka({
     clientId: "integration-reader",
-    brokers: KAFKA_BROKERS.split(","),
+    brokers: brokers.split(","),
     logLevel: logLevel.NOTHING,
   });
   const consumer = kafka.consumer({ groupId: uniqueName("reader") });

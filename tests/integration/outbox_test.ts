@@ -5,6 +5,7 @@ import type { OutboundRecord, Publisher } from "../../src/kafka/publisher.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createPostgresDb, type Db } from "../../src/outbox/db.ts";
 import { migrate } from "../../src/outbox/migrations.ts";
+import { createPgliteDb } from "../../src/outbox/pglite_db.ts";
 import { createRelay } from "../../src/outbox/relay.ts";
 import {
   acceptEvents,
@@ -32,6 +33,14 @@ const STORES: { name: string; open: () => Promise<{ db: Db; drop: () => Promise<
           await db.close();
         },
       };
+    },
+  },
+  {
+    name: "embedded pglite",
+    async open() {
+      const db = await createPgliteDb(null);
+      await migrate(db);
+      return { db, drop: () => db.close() };
     },
   },
 ];

@@ -1,0 +1,91 @@
+import { assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { ConfigError, loadConfig, redactedConfig } from "./config.ts";
+
+Deno.test("defaults follow the seed: embedded store, local broker, acks-all timeouts, breaker thresholds", () => {
+  const c = loadConfig({});
+  assertEquals(c.port, 8080);
+  assertEquals(c.databaseUrl, null);
+  assertEquals(c.kafka.brokers, ["127.0.0.1:9092"]);
+  assertEquals(c.kafka.topic, "payment-events");
+  assertEquals(c.kafka.requestTimeoutMs, 10_000);
+  assertEquals(c.kafka.deliveryTimeoutMs, 15_000);
+  assertEquals(c.kafka.retries, 1);
+  assertEquals(c.adminToken, null);
+  assertEquals(c.breaker.failureRateThreshold, 50);
+  assertEquals(c.breaker.slowCallDurationThreshold, 5000);
+  assertEquals(c.breaker.minimumNumberOfCalls, 5);
+  assertEquals(c.breaker.waitDurationInOpenState, 30_000);
+});
+
+Deno.test("BREAKER_* variables map onto the breaker config, backoff included", () => {
+  const c = loadConfig({
+    BREAKER_FAILURE_RATE_THRESHOLD: "25",
+    BREAKER_SLOW_CALL_DURATION_THRESHOLD_MS: "1500",
+    BREAKER_SLIDING_WINDOW_TYPE: "time_based",
+    BREAKER_OPEN_WAIT_BACKOFF_MULTIPLIER: "2",
+    BREAKER_OPEN_WAIT_BACKOFF_MAX_WAIT_MS: "120000",
+    BREAKER_OPEN_WAIT_BACKOFF_JITTER: "0.1",
+    KAFKA_BROKERS: "a:1, b:2",
+  });
+  assertEquals(c.breaker.failureRateThreshold, 25);
+  assertEquals(c.breaker.slowCallDurationThreshold, 1500);
+  assertEquals(c.breaker.slidingWindowType, "TIME_BASED");
+  assertEquals(c.breaker.openWaitBackoff, { multiplier: 2, maxWaitMs: 120_000, jitter: 0.1 });
+  assertEquals(c.kafka.brokers, ["a:1", "b:2"]);
+});
+
+Deno.test("every bad variable is named with its value in one error", () => {
+  const err = assertThrows(
+    () =>
+      loadConfig({
+        PORT: "http",
+        KAFKA_REQUEST_TIMEOUT_MS: "-1",
+        BREAKER_FAILURE_RATE_THRESHOLD: "150",
+        LOG_LEVEL: "loud",
+        ADMIN_TOKEN: "short",
+        KAFKA_BROKERS: "nohost",
+      }),
+    ConfigError,
+  );
+  const text = err.message;
+  assertMatch(text, /PORT must be a number, got "http"/);
+  assertMatch(text, /KAFKA_REQUEST_TIMEOUT_MS must be in \[100, inf\], got -1/);
+  assertMatch(text, /BREAKER_FAILURE_RATE_THRESHOLD: .*150/);
+  assertMatch(text, /LOG_LEVEL .* got "loud"/);
+  assertMatch(text, /ADMIN_TOKEN must be at least 16/);
+  assertMatch(text, /KAFKA_BROKERS .* got "nohost"/);
+  assertEquals(err.problems.length, 6);
+});
+
+Deno.test("a non-numeric breaker value and a breaker rule violation are both reported by variable", () => {
+  assertMatch(
+    assertThrows(() => loadConfig({ BREAKER_MINIMUM_NUMBER_OF_CALLS: "five" }), ConfigError)
+      .message,
+    /BREAKER_MINIMUM_NUMBER_OF_CALLS must be a number, got "five"/,
+  );
+  assertMatch(
+    assertThrows(() => loadConfig({ BREAKER_SLIDING_WINDOW_TYPE: "ROUND" }), ConfigError).message,
+    /BREAKER_SLIDING_WINDOW_TYPE: .*ROUND/,
+  );
+});
+
+Deno.test("the request timeout may not exceed the delivery deadline", () => {
+  assertMatch(
+    assertThrows(
+      () => loadConfig({ KAFKA_REQUEST_TIMEOUT_MS: "20000", KAFKA_DELIVERY_TIMEOUT_MS: "15000" }),
+      ConfigError,
+    ).message,
+    /must not exceed KAFKA_DELIVERY_TIMEOUT_MS/,
+  );
+});
+
+Deno.test("the redacted config hides the password and the admin token", () => {
+  const c = loadConfig({
+    DATABASE_URL: "postgres://app:s3cret@db:5432/payments",
+    ADMIN_TOKEN: "0123456789abcdef-secret",
+  });
+  const shown = JSON.stringify(redactedConfig(c));
+  assertEquals(shown.includes("s3cret"), false);
+  assertEquals(shown.includes("0123456789abcdef-secret"), false);
+  assertMatch(shown, /app:\*\*\*@db/);
+});

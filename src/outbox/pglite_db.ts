@@ -1,0 +1,47 @@
+/**
+ * The embedded store: Postgres compiled to WebAssembly (PGlite), persisted in a local folder. It
+ * runs the outbox's SQL unchanged, so a fresh machine needs nothing but Deno.
+ */
+import { PGlite } from "@electric-sql/pglite";
+import type { Db, Leadership, Queryable } from "./db.ts";
+
+/** Opens (creating on first use) an embedded database in `dataDir`, or in memory when null. */
+export async function createPgliteDb(dataDir: string | null): Promise<Db> {
+  if (dataDir) await Deno.mkdir(dataDir, { recursive: true });
+  const pg = dataDir ? new PGlite(dataDir) : new PGlite();
+  await pg.waitReady;
+  const wrap = (q: Pick<PGlite, "query" | "exec">): Queryable => ({
+    async query<T>(text: string, params?: unknown[]): Promise<T[]> {
+      // Parameterless text may hold several statements (migrations): the simple protocol runs it.
+      if (!params || params.length === 0) {
+        const results = await q.exec(text);
+        return (results.at(-1)?.rows ?? []) as T[];
+      }
+      return (await q.query<T>(text, params)).rows;
+    },
+  });
+  const direct = wrap(pg);
+  let closed = false;
+  return {
+    kind: "embedded",
+    location: dataDir
+      ? `embedded Postgres (PGlite) in ${dataDir}`
+      : "embedded Postgres (in memory)",
+    query: direct.query,
+    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      return pg.transaction((tx) => fn(wrap(tx)));
+    },
+    // One process owns the data folder, so it is always the leader.
+    tryLeadership(): Promise<Leadership | null> {
+      return Promise.resolve({
+        lost: new Promise<void>(() => {}),
+        release: () => Promise.resolve(),
+      });
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await pg.close();
+    },
+  };
+}
