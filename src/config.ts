@@ -33,6 +33,8 @@ export interface Config {
   relay: { batchSize: number; pollIntervalMs: number; leaseMs: number };
   inlinePublish: boolean;
   inlineBudgetMs: number;
+  /** Serve the benchmark's baseline routes (never in production). */
+  benchRoutes: boolean;
   outboxRetentionMs: number;
   shutdownTimeoutMs: number;
   bodyLimitBytes: number;
@@ -108,6 +110,7 @@ export function loadConfig(env: Env): Config {
       leaseMs: read.int("OUTBOX_CLAIM_LEASE_MS", deliveryTimeoutMs + 15_000, { min: 1000 }),
     },
     inlinePublish: read.bool("INLINE_PUBLISH", true),
+    benchRoutes: read.bool("BENCH_ROUTES", false),
     inlineBudgetMs: read.int("INLINE_PUBLISH_BUDGET_MS", 1000, { min: 0 }),
     outboxRetentionMs: read.int("OUTBOX_RETENTION_HOURS", 168, { min: 0 }) * 3_600_000,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 100 }),

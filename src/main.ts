@@ -5,6 +5,7 @@
 import { CircuitBreaker } from "./breaker/circuit_breaker.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
+import { addBenchRoutes } from "./http/bench_routes.ts";
 import { createKafkaPublisher } from "./kafka/kafkajs_publisher.ts";
 import { isPerRecordError } from "./kafka/errors.ts";
 import { createLogger, errorMessage, type Logger } from "./log.ts";
@@ -88,6 +89,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     adminToken: config.adminToken,
     bodyLimitBytes: config.bodyLimitBytes,
   });
+  if (config.benchRoutes) addBenchRoutes(app, db, config.bodyLimitBytes);
   relay.start();
 
   let listening: (port: number) => void = () => {};

@@ -1,6 +1,5 @@
 /** The Hono application: ingest, breaker admin, outbox, health, metrics and API description. */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { BREAKER_STATES, type BreakerState } from "../breaker/circuit_breaker.ts";
 import { IllegalTransitionError } from "../breaker/errors.ts";
@@ -20,7 +19,7 @@ import {
 } from "../outbox/repository.ts";
 import { requireAdmin } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
-import { fieldErrors, paymentEventSchema } from "./payment_schema.ts";
+import { paymentBodyLimit, readPaymentEvent } from "./payment_request.ts";
 import { HttpProblem, problemBody } from "./problem.ts";
 
 /** Everything the app needs; `main.ts` wires the real ones, tests pass their own. */
@@ -87,55 +86,13 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post(
     "/payments",
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes ?? 64 * 1024,
-      onError: () => {
-        throw new HttpProblem(
-          413,
-          "Payload too large",
-          `the body exceeds ${deps.bodyLimitBytes ?? 64 * 1024} bytes`,
-        );
-      },
-    }),
+    paymentBodyLimit(deps.bodyLimitBytes ?? 64 * 1024),
     async (c) => {
-      const type = c.req.header("content-type") ?? "";
-      if (!/^application\/(.+\+)?json\s*(;.*)?$/i.test(type)) {
-        throw new HttpProblem(
-          415,
-          "Unsupported media type",
-          `send the event as application/json (got "${type.slice(0, 100) || "no content type"}")`,
-        );
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(await c.req.text());
-      } catch (e) {
-        throw new HttpProblem(
-          400,
-          "Malformed JSON",
-          `the body is not valid JSON: ${errorMessage(e)}`,
-        );
-      }
-      const parsed = paymentEventSchema.safeParse(body);
-      if (!parsed.success) {
-        const errors = fieldErrors(parsed.error);
-        throw new HttpProblem(
-          422,
-          "Invalid payment event",
-          errors.map((e) => `${e.field}: ${e.message}`).join("; "),
-          { errors },
-        );
-      }
-      const event = { ...parsed.data, eventId: parsed.data.eventId ?? crypto.randomUUID() };
-      const eventId = event.eventId.toLowerCase();
+      const event = await readPaymentEvent(c);
+      const eventId = event.id;
       let result;
       try {
-        result = await ingest.accept({
-          id: eventId,
-          aggregateid: event.paymentId,
-          type: event.type,
-          payload: JSON.stringify({ ...event, eventId }),
-        });
+        result = await ingest.accept(event);
       } catch (e) {
         logger.error("outbox write failed", { error: errorMessage(e) });
         throw new HttpProblem(

@@ -321,3 +321,18 @@ export async function prunePublished(
   );
   return rows.length;
 }
+
+/**
+ * One event in its own autocommit statement, no batching and no claim: the naive write the
+ * benchmark compares group commit against (served only with BENCH_ROUTES=true).
+ */
+export async function insertSingle(
+  db: Queryable,
+  event: NewEvent,
+  table: "outbox" | "outbox_naive" = "outbox",
+): Promise<void> {
+  await db.query(
+    `INSERT INTO ${table} (id, aggregateid, type, payload) VALUES ($1::uuid, $2, $3, $4::jsonb)`,
+    [event.id, event.aggregateid, event.type, event.payload],
+  );
+}

@@ -1,0 +1,461 @@
+/**
+ * `deno task bench`: end-to-end throughput of the service against real Postgres and a real local
+ * Kafka, driven by wrk over loopback, with baselines measured in the same run.
+ *
+ *   deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>] [--out <file>]
+ *
+ * Phases: bare route (JSON + validation, no I/O), naive route (one single-row insert per
+ * request), healthy (Kafka up), Kafka down (breaker OPEN), drain (Kafka back, backlog published),
+ * and breaker overhead (deno bench: ours vs opossum vs cockatiel). Prints a markdown table with
+ * ratios and writes the figures as JSON; then checks that every accepted event is in the topic.
+ */
+import { Kafka, logLevel } from "kafkajs";
+import { createPostgresDb } from "../src/outbox/db.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const args = parseArgs(Deno.args);
+const SMOKE = args.smoke === true;
+const DURATION = Number(args.duration ?? (SMOKE ? 2 : 10));
+const CONNECTIONS = Number(args.connections ?? (SMOKE ? 8 : 64));
+const THREADS = Number(args.threads ?? (SMOKE ? 1 : 2));
+const OUT = String(args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`);
+const KAFKA_PORT = Deno.env.get("BENCH_KAFKA_PORT") ?? "59092";
+const BROKER = `127.0.0.1:${KAFKA_PORT}`;
+const DATABASE_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const ADMIN_TOKEN = "bench-admin-token-0123456789";
+
+for (
+  const [name, v] of [["duration", DURATION], ["connections", CONNECTIONS], ["threads", THREADS]]
+) {
+  if (!Number.isInteger(v) || (v as number) < 1) {
+    fail(`--${name} must be a positive integer, got ${v}`);
+  }
+}
+
+interface WrkResult {
+  requests: number;
+  duration_us: number;
+  errors_status: number;
+  errors_connect: number;
+  errors_timeout: number;
+  p50_ms: number;
+  p99_ms: number;
+  p999_ms: number;
+}
+
+interface PhaseResult {
+  phase: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  errors: number;
+  statuses: Record<string, number>;
+  peakRssMb: number;
+}
+
+function parseArgs(argv: string[]): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) fail(`unexpected argument "${a}"`);
+    const key = a.slice(2);
+    if (!["smoke", "duration", "connections", "threads", "out", "keep"].includes(key)) {
+      fail(`unknown option "${a}" (known: --smoke --duration --connections --threads --out)`);
+    }
+    const next = argv[i + 1];
+    if (key === "smoke" || key === "keep") out[key] = true;
+    else if (next === undefined || next.startsWith("--")) fail(`option ${a} needs a value`);
+    else {
+      out[key] = next;
+      i++;
+    }
+  }
+  return out;
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}`);
+  Deno.exit(2);
+}
+
+async function sh(cmd: string, env: Record<string, string> = {}): Promise<string> {
+  const out = await new Deno.Command("bash", { args: ["-c", cmd], env, cwd: ROOT }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} failed:\n${text}`);
+  return text;
+}
+
+async function ensureWrk(): Promise<void> {
+  try {
+    await sh("command -v wrk");
+    return;
+  } catch {
+    console.log("bench: wrk is missing; installing it with apt-get (Debian package wrk)");
+  }
+  try {
+    await sh("apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)");
+  } catch {
+    fail("wrk is not installed and could not be installed; run: sudo apt-get install wrk");
+  }
+}
+
+function kafka(cmd: string): Promise<string> {
+  return sh(`bash scripts/kafka.sh ${cmd}`, {
+    KAFKA_PORT,
+    KAFKA_CONTROLLER_PORT: String(Number(KAFKA_PORT) + 1),
+  });
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Peak resident memory of a process, sampled every 200 ms while `during` runs. */
+async function withRss<T>(pid: number, during: () => Promise<T>): Promise<[T, number, number[]]> {
+  const samples: number[] = [];
+  const read = () => {
+    try {
+      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      samples.push(kb / 1024);
+    } catch { /* process gone */ }
+  };
+  read();
+  const timer = setInterval(read, 200);
+  try {
+    const result = await during();
+    read();
+    return [result, Math.max(...samples), samples];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function statusCounts(base: string, route: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out: Record<string, number> = {};
+  const re = new RegExp(
+    `^http_requests_total\\{method="POST",route="${
+      route.replaceAll("/", "\\/")
+    }",status="(\\d+)"\\} (\\d+)`,
+    "gm",
+  );
+  for (const m of text.matchAll(re)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+function diff(after: Record<string, number>, before: Record<string, number>) {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const d = v - (before[k] ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return out;
+}
+
+async function wrk(base: string, path: string, nonce: number): Promise<WrkResult> {
+  const text = await sh(
+    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --timeout 10s -s scripts/bench/post_payment.lua ${base}${path}`,
+    { BENCH_NONCE: String(nonce) },
+  );
+  const line = text.split("\n").find((l) => l.startsWith("BENCH_JSON "));
+  if (!line) throw new Error(`wrk printed no result:\n${text}`);
+  return JSON.parse(line.slice("BENCH_JSON ".length));
+}
+
+async function json(url: string): Promise<Record<string, unknown>> {
+  return await (await fetch(url)).json();
+}
+
+async function until(probe: () => Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function breakerOverhead(): Promise<Record<string, number>> {
+  const text = await sh("deno bench -A --json scripts/bench/breaker_bench.ts 2>/dev/null");
+  const report = JSON.parse(text.slice(text.indexOf("{")));
+  const out: Record<string, number> = {};
+  for (const b of report.benches) out[b.name] = b.results[0].ok.avg; // nanoseconds
+  return out;
+}
+
+async function readTopicIds(topic: string, expected: Set<string>, timeoutMs: number) {
+  const client = new Kafka({
+    clientId: "bench-verify",
+    brokers: [BROKER],
+    logLevel: logLevel.NOTHING,
+  });
+  const consumer = client.consumer({ groupId: `bench-verify-${crypto.randomUUID()}` });
+  const seen = new Set<string>();
+  let messages = 0;
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    consumer.run({
+      eachBatch: ({ batch }) => {
+        for (const m of batch.messages) {
+          messages++;
+          const id = m.headers?.eventId?.toString();
+          if (id && expected.has(id)) seen.add(id);
+        }
+        if (seen.size === expected.size) {
+          clearTimeout(timer);
+          resolve();
+        }
+        return Promise.resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return { seen, messages };
+}
+
+async function main() {
+  await ensureWrk();
+  const schema = `bench_${crypto.randomUUID().slice(0, 8)}`;
+  const topic = `bench-${crypto.randomUUID().slice(0, 8)}`;
+  const port = freePort();
+  const base = `http://127.0.0.1:${port}`;
+  console.log(`bench: Kafka on ${BROKER}, Postgres schema ${schema}, topic ${topic}`);
+  const kafkaWasRunning = (await kafka("status")).trim() === "running";
+  await kafka("start");
+  const logPath = await Deno.makeTempFile({ prefix: "bench-service-", suffix: ".log" });
+  const log = await Deno.open(logPath, { write: true });
+  const service = new Deno.Command("deno", {
+    args: ["run", "-A", `${ROOT}src/main.ts`],
+    cwd: ROOT,
+    env: {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL,
+      DATABASE_SCHEMA: schema,
+      KAFKA_BROKERS: BROKER,
+      KAFKA_TOPIC: topic,
+      ADMIN_TOKEN,
+      BENCH_ROUTES: "true",
+      LOG_LEVEL: "warn",
+      KAFKA_REQUEST_TIMEOUT_MS: "1000",
+      KAFKA_DELIVERY_TIMEOUT_MS: "2000",
+      BREAKER_WAIT_DURATION_IN_OPEN_STATE_MS: "2000",
+    },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  service.stdout.pipeTo(log.writable).catch(() => {});
+  const db = createPostgresDb(DATABASE_URL, { schema, poolSize: 2 });
+  const results: PhaseResult[] = [];
+  let drain: Record<string, number> = {};
+  let overhead: Record<string, number> = {};
+  let verification: Record<string, unknown> = {};
+  try {
+    await until(
+      async () => {
+        try {
+          return (await fetch(`${base}/health/ready`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      "the service to become ready",
+    );
+
+    let nonce = Math.floor(Date.now() / 1000) % 1_000_000 * 10;
+    const phase = async (name: string, path: string, route: string) => {
+      const before = await statusCounts(base, route);
+      const [r, peak] = await withRss(service.pid, () => wrk(base, path, ++nonce));
+      const statuses = diff(await statusCounts(base, route), before);
+      const result: PhaseResult = {
+        phase: name,
+        requestsPerSecond: r.requests / (r.duration_us / 1e6),
+        p50Ms: r.p50_ms,
+        p99Ms: r.p99_ms,
+        p999Ms: r.p999_ms,
+        errors: r.errors_status + r.errors_connect + r.errors_timeout,
+        statuses,
+        peakRssMb: peak,
+      };
+      results.push(result);
+      console.log(
+        `bench: ${name}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${
+          r.p99_ms.toFixed(1)
+        } ms, ` +
+          `statuses ${JSON.stringify(statuses)}, errors ${result.errors}, peak RSS ${
+            peak.toFixed(0)
+          } MB`,
+      );
+      return result;
+    };
+
+    // Warm-up: JIT, connection pools, topic creation.
+    await wrkQuiet(base, ++nonce);
+    await phase("bare (no I/O)", "/bench/bare", "/bench/bare");
+    await phase("naive insert per request", "/bench/naive", "/bench/naive");
+    await phase("healthy (Kafka up)", "/payments", "/payments");
+
+    await kafka("kill");
+    // A few requests fail against the dead broker until the breaker opens.
+    await until(
+      async () => {
+        await fetch(`${base}/payments`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            paymentId: "opener",
+            merchantId: "m",
+            type: "PAYMENT_CREATED",
+            amount: 1,
+            currency: "EUR",
+            occurredAt: new Date().toISOString(),
+          }),
+        }).then((r) => r.body?.cancel());
+        return (await json(`${base}/circuit-breaker/kafka-publisher`)).state === "OPEN";
+      },
+      30_000,
+      "the breaker to open",
+    );
+    // Keep it OPEN for the whole phase: this phase measures accepting into the outbox only.
+    await fetch(`${base}/circuit-breaker/kafka-publisher/state`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ state: "FORCED_OPEN", reason: "bench: Kafka down phase" }),
+    }).then((r) => r.body?.cancel());
+    await phase("Kafka down (breaker OPEN)", "/payments", "/payments");
+
+    const backlog = Number((await json(`${base}/outbox`)).pending);
+    await kafka("start");
+    const t0 = performance.now();
+    await fetch(`${base}/circuit-breaker/kafka-publisher/state`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ state: "CLOSED", reason: "bench: Kafka back" }),
+    }).then((r) => r.body?.cancel());
+    const [, drainPeak] = await withRss(service.pid, () =>
+      until(
+        async () => Number((await json(`${base}/outbox`)).pending) === 0,
+        300_000,
+        "the outbox to drain",
+      ));
+    const drainSeconds = (performance.now() - t0) / 1000;
+    drain = {
+      backlog,
+      seconds: drainSeconds,
+      eventsPerSecond: backlog / drainSeconds,
+      peakRssMb: drainPeak,
+    };
+    console.log(
+      `bench: drain: ${backlog} events in ${drainSeconds.toFixed(2)} s = ${
+        (backlog / drainSeconds).toFixed(0)
+      } events/s`,
+    );
+
+    overhead = await breakerOverhead();
+    console.log(`bench: breaker overhead (ns/call): ${JSON.stringify(overhead)}`);
+
+    // No loss: every event stored by the healthy and Kafka-down phases is in the topic.
+    const rows = await db.query<{ id: string }>("SELECT id::text AS id FROM outbox");
+    const expected = new Set(rows.map((r) => r.id));
+    const acknowledged = results.slice(2).reduce(
+      (n, r) => n + (r.statuses["201"] ?? 0) + (r.statuses["202"] ?? 0),
+      0,
+    );
+    const { seen, messages } = await readTopicIds(topic, expected, SMOKE ? 60_000 : 180_000);
+    verification = {
+      storedEvents: expected.size,
+      acknowledgedInMeasuredPhases: acknowledged,
+      foundInTopic: seen.size,
+      topicMessages: messages,
+      lost: expected.size - seen.size,
+    };
+    console.log(`bench: verification ${JSON.stringify(verification)}`);
+  } finally {
+    service.kill("SIGTERM");
+    await service.status;
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+    await db.close();
+    if (!kafkaWasRunning && !args.keep) await kafka("reset").catch(() => {});
+  }
+
+  const naive = results.find((r) => r.phase.startsWith("naive"))!;
+  const healthy = results.find((r) => r.phase.startsWith("healthy"))!;
+  const down = results.find((r) => r.phase.startsWith("Kafka down"))!;
+  const ours = overhead["ours: CircuitBreaker.execute"] ?? NaN;
+  const ratios = {
+    healthyOverNaive: healthy.requestsPerSecond / naive.requestsPerSecond,
+    kafkaDownOverNaive: down.requestsPerSecond / naive.requestsPerSecond,
+    oursOverOpossum: ours / (overhead["opossum: fire"] ?? NaN),
+    oursOverCockatiel: ours / (overhead["cockatiel: execute"] ?? NaN),
+  };
+  const machine = {
+    cpus: navigator.hardwareConcurrency,
+    os: `${Deno.build.os} ${Deno.osRelease()}`,
+    deno: Deno.version.deno,
+    memoryGb: Math.round(Deno.systemMemoryInfo().total / 2 ** 30),
+  };
+  const report = {
+    date: new Date().toISOString(),
+    command: `deno task bench ${Deno.args.join(" ")}`.trim(),
+    settings: { durationS: DURATION, connections: CONNECTIONS, threads: THREADS },
+    machine,
+    phases: results,
+    drain,
+    breakerOverheadNs: overhead,
+    ratios,
+    verification,
+  };
+  await Deno.mkdir(OUT.slice(0, OUT.lastIndexOf("/")), { recursive: true });
+  await Deno.writeTextFile(OUT, JSON.stringify(report, null, 2) + "\n");
+
+  const f = (n: number, d = 0) => Number.isFinite(n) ? n.toFixed(d) : "n/a";
+  const table = [
+    "| phase | requests/s | p50 ms | p99 ms | p99.9 ms | errors | answers | peak RSS MB |",
+    "|---|---:|---:|---:|---:|---:|---|---:|",
+    ...results.map((r) =>
+      `| ${r.phase} | ${f(r.requestsPerSecond)} | ${f(r.p50Ms, 1)} | ${f(r.p99Ms, 1)} | ${
+        f(r.p999Ms, 1)
+      } | ${r.errors} | ${Object.entries(r.statuses).map(([s, n]) => `${n}×${s}`).join(", ")} | ${
+        f(r.peakRssMb)
+      } |`
+    ),
+    `| drain (Kafka back) | ${f(drain.eventsPerSecond ?? NaN)} events/s | | | | | ${
+      drain.backlog ?? 0
+    } events in ${f(drain.seconds ?? NaN, 2)} s | ${f(drain.peakRssMb ?? NaN)} |`,
+    "",
+    "| breaker overhead | ns per call |",
+    "|---|---:|",
+    ...Object.entries(overhead).map(([k, v]) => `| ${k} | ${f(v)} |`),
+    "",
+    "| ratio | value |",
+    "|---|---:|",
+    `| healthy / naive | ${f(ratios.healthyOverNaive, 2)}x |`,
+    `| Kafka down / naive | ${f(ratios.kafkaDownOverNaive, 2)}x |`,
+    `| ours / opossum (time per call) | ${f(ratios.oursOverOpossum, 2)} |`,
+    `| ours / cockatiel (time per call) | ${f(ratios.oursOverCockatiel, 2)} |`,
+    "",
+    `No loss: ${verification.foundInTopic} of ${verification.storedEvents} stored events found in the topic (lost: ${verification.lost}).`,
+    `Machine: ${machine.cpus} CPUs, ${machine.memoryGb} GiB, ${machine.os}, Deno ${machine.deno}; wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s; load generator, Postgres, Kafka and service on the same machine.`,
+  ].join("\n");
+  console.log(`\n${table}\n\nbench: results written to ${OUT}`);
+  if (verification.lost !== 0) {
+    console.error("bench: FAILED: accepted events are missing from the topic");
+    Deno.exit(1);
+  }
+}
+
+async function wrkQuiet(base: string, nonce: number) {
+  await sh(
+    `wrk -t1 -c4 -d1s -s scripts/bench/post_payment.lua ${base}/payments`,
+    { BENCH_NONCE: String(nonce) },
+  );
+}
+
+await main();

@@ -1,0 +1,28 @@
+/**
+ * Baseline routes for `deno task bench`, mounted only with BENCH_ROUTES=true: the same request
+ * handling as POST /payments without I/O (`/bench/bare`) and with one single-row insert per
+ * request (`/bench/naive`), so the benchmark measures what group commit and batching buy.
+ */
+import { Hono } from "hono";
+import type { Db } from "../outbox/db.ts";
+import { insertSingle } from "../outbox/repository.ts";
+import { paymentBodyLimit, readPaymentEvent } from "./payment_request.ts";
+
+/** Registers the baseline routes on `app`. */
+export function addBenchRoutes(app: Hono, db: Db, bodyLimitBytes: number): void {
+  const bench = new Hono();
+  bench.post("/bare", paymentBodyLimit(bodyLimitBytes), async (c) => {
+    const event = await readPaymentEvent(c);
+    return c.json({ eventId: event.id, status: "PENDING" }, 202);
+  });
+  // Same columns and indexes as the outbox, so the relay does not publish the baseline's rows.
+  let table: Promise<unknown> | null = null;
+  bench.post("/naive", paymentBodyLimit(bodyLimitBytes), async (c) => {
+    const event = await readPaymentEvent(c);
+    table ??= db.query("CREATE TABLE IF NOT EXISTS outbox_naive (LIKE outbox INCLUDING ALL)");
+    await table;
+    await insertSingle(db, event, "outbox_naive");
+    return c.json({ eventId: event.id, status: "PENDING" }, 202);
+  });
+  app.route("/bench", bench);
+}
