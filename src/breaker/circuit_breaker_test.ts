@@ -810,15 +810,16 @@ Deno.test("every event carries name, time, state and an increasing seq", async (
   assertEquals(lastError?.state, "CLOSED"); // emitted before the transition
 });
 
-Deno.test("recentEvents is bounded by eventBufferSize, newest last, and filterable", async () => {
+Deno.test("recentEvents keeps eventBufferSize call outcomes and as many state changes, newest last", async () => {
   const { cb, clock, events } = setup({ eventBufferSize: 5 });
   await calls(cb, clock, 5, true); // 5 ERROR + FAILURE_RATE_EXCEEDED + STATE_TRANSITION
   for (let i = 0; i < 3; i++) await call(cb, clock); // 3 NOT_PERMITTED
   const recent = cb.recentEvents();
-  assertEquals(recent.length, 5);
-  assertEquals(recent, events.slice(-5));
+  // The 5 newest call outcomes (2 ERROR, 3 NOT_PERMITTED) plus both state-change events.
+  assertEquals(recent.length, 7);
+  assertEquals(recent, events.slice(-10).filter((e) => e.seq !== 1 && e.seq !== 2 && e.seq !== 3));
   assertEquals(cb.recentEvents({ type: "STATE_TRANSITION" }).length, 1);
-  assertEquals(cb.recentEvents({ type: "ERROR" }).length, 0); // evicted
+  assertEquals(cb.recentEvents({ type: "ERROR" }).length, 2); // the oldest three evicted
   assertEquals(cb.recentEvents({ type: "NOT_PERMITTED", limit: 2 }).map((e) => e.seq), [
     events.length - 1,
     events.length,

@@ -61,6 +61,13 @@ export type BreakerEventBody = DistributiveOmit<
   "seq" | "breakerName" | "at" | "state"
 >;
 
+const CALL_TYPES: ReadonlySet<BreakerEventType> = new Set([
+  "SUCCESS",
+  "ERROR",
+  "IGNORED_ERROR",
+  "NOT_PERMITTED",
+]);
+
 /** Receives events synchronously; exceptions are contained by the hub. */
 export type BreakerEventListener = (event: BreakerEvent) => void;
 
@@ -130,7 +137,10 @@ export interface EventHubOptions {
  * listener are queued, so every listener sees every event in `seq` order.
  */
 export function createEventHub(options: EventHubOptions): EventHub {
-  const history = createRingBuffer<BreakerEvent>(options.bufferSize);
+  // Call outcomes arrive thousands per second; kept apart, they cannot push the rare state
+  // changes (transitions, rate exceeded, reset) out of the history operators read.
+  const calls = createRingBuffer<BreakerEvent>(options.bufferSize);
+  const changes = createRingBuffer<BreakerEvent>(options.bufferSize);
   let listeners: { fn: BreakerEventListener }[] = [];
   const queue: BreakerEvent[] = [];
   let delivering = false;
@@ -172,7 +182,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
         seq: ++seq,
       };
       const event = Object.freeze(Object.assign(stamped, body)) as BreakerEvent;
-      history.push(event);
+      (CALL_TYPES.has(event.type) ? calls : changes).push(event);
       queue.push(event);
       if (!delivering) {
         delivering = true;
@@ -189,7 +199,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
         throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
       }
-      const all = history.toArray();
+      const all = [...calls.toArray(), ...changes.toArray()].sort((a, b) => a.seq - b.seq);
       const matching = type === undefined ? all : all.filter((e) => e.type === type);
       return limit === undefined ? matching : matching.slice(Math.max(0, matching.length - limit));
     },

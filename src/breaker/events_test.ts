@@ -109,7 +109,7 @@ Deno.test("events published by a listener are delivered after the current one, i
 });
 
 Deno.test("recent events are bounded, newest last, filterable by type and limit", () => {
-  const { h } = hub(4);
+  const { h } = hub(2);
   h.publish({ type: "RESET" });
   h.publish({ type: "NOT_PERMITTED", retryAfterMs: null });
   h.publish({ type: "RESET" });
@@ -123,6 +123,15 @@ Deno.test("recent events are bounded, newest last, filterable by type and limit"
   assertEquals(h.recent({ limit: 0 }), []);
   assertEquals(h.recent({ type: "NO_SUCH_TYPE" }), []);
   assertThrows(() => h.recent({ limit: -1 }), RangeError);
+});
+
+Deno.test("a flood of call outcomes does not push state changes out of the history", () => {
+  const { h } = hub(3);
+  h.publish({ type: "RESET" });
+  for (let i = 0; i < 50; i++) h.publish({ type: "NOT_PERMITTED", retryAfterMs: 10 });
+  assertEquals(h.recent({ type: "RESET" }).map((e) => e.seq), [1]);
+  assertEquals(h.recent().map((e) => e.seq), [1, 49, 50, 51]);
+  assertEquals(h.recent({ type: "NOT_PERMITTED" }).length, 3);
 });
 
 Deno.test("subscribe refuses a non-function", () => {
