@@ -102,50 +102,56 @@ export async function acceptEvents(
       "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) s",
       [keys],
     );
-    const inserted = await tx.query<{ seq: string; id: string; created_at: Date }>(
-      `INSERT INTO outbox (id, aggregateid, type, payload)
-       SELECT i.id, i.aggregateid, i.type, i.payload::jsonb
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-            AS i(id, aggregateid, type, payload, ord)
+    // One statement inserts and claims. Its snapshot is taken after the locks above, so it sees
+    // every committed row of these keys; only the first new event of a key with nothing pending
+    // is claimed for the inline publish.
+    const inserted = await tx.query<
+      { seq: string; id: string; created_at: Date; claimed: boolean }
+    >(
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+           AS i(id, aggregateid, type, payload, ord)),
+       claimable AS (
+         SELECT DISTINCT ON (i.aggregateid) i.ord FROM input i
+         WHERE $5::text IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregateid = i.aggregateid
+                             AND p.status = 'PENDING')
+         ORDER BY i.aggregateid, i.ord)
+       INSERT INTO outbox (id, aggregateid, type, payload, claimed_by, claim_expires_at)
+       SELECT i.id, i.aggregateid, i.type, i.payload::jsonb,
+              CASE WHEN c.ord IS NOT NULL THEN $5::text END,
+              CASE WHEN c.ord IS NOT NULL THEN now() + ($6::int * interval '1 ms') END
+       FROM input i LEFT JOIN claimable c ON c.ord = i.ord
        ORDER BY i.ord
        ON CONFLICT (id) DO NOTHING
-       RETURNING seq::text AS seq, id::text AS id, created_at`,
+       RETURNING seq::text AS seq, id::text AS id, created_at, claimed_by IS NOT NULL AS claimed`,
       [
         events.map((e) => e.id),
         events.map((e) => e.aggregateid),
         events.map((e) => e.type),
         events.map((e) => e.payload),
+        opts.claimFor ?? null,
+        opts.leaseMs ?? 30_000,
       ],
     );
     const byId = new Map(inserted.map((r) => [r.id, r]));
-    const claimed = new Set<string>();
-    if (opts.claimFor && inserted.length > 0) {
-      const rows = await tx.query<{ seq: string }>(
-        `UPDATE outbox o SET claimed_by = $2, claim_expires_at = now() + ($3::int * interval '1 ms')
-         WHERE o.seq = ANY($1::int8[])
-           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregateid = o.aggregateid
-                             AND p.status = 'PENDING' AND p.seq < o.seq)
-         RETURNING seq::text AS seq`,
-        [inserted.map((r) => r.seq), opts.claimFor, opts.leaseMs ?? 30_000],
-      );
-      for (const r of rows) claimed.add(r.seq);
-    }
-    const dupIds = events.filter((e) => !byId.has(e.id.toLowerCase())).map((e) => e.id);
+    const offered = events.filter((e) => !byId.has(e.id.toLowerCase()));
     const dups = new Map<string, AcceptOutcome>();
-    if (dupIds.length > 0) {
+    if (offered.length > 0) {
       const rows = await tx.query<
-        { id: string; status: OutboxStatus; payload: string; created_at: Date; published_at: Date }
+        { id: string; status: OutboxStatus; created_at: Date; published_at: Date; same: boolean }
       >(
-        `SELECT id::text AS id, status, payload::text AS payload, created_at, published_at
-         FROM outbox WHERE id = ANY($1::uuid[])`,
-        [dupIds],
+        `SELECT o.id::text AS id, o.status, o.created_at, o.published_at,
+                bool_or(o.payload = i.payload::jsonb) AS same
+         FROM unnest($1::uuid[], $2::text[]) AS i(id, payload) JOIN outbox o ON o.id = i.id
+         GROUP BY o.id, o.status, o.created_at, o.published_at`,
+        [offered.map((e) => e.id), offered.map((e) => e.payload)],
       );
-      const payloads = await samePayloads(tx, dupIds, events);
       for (const r of rows) {
         dups.set(r.id, {
           kind: "duplicate",
           status: r.status,
-          samePayload: payloads.get(r.id) ?? false,
+          samePayload: Boolean(r.same),
           createdAt: new Date(r.created_at),
           publishedAt: r.published_at ? new Date(r.published_at) : null,
         });
@@ -169,27 +175,11 @@ export async function acceptEvents(
       return {
         kind: "created",
         seq: row.seq,
-        claimed: claimed.has(row.seq),
+        claimed: Boolean(row.claimed),
         createdAt: new Date(row.created_at),
       };
     });
   });
-}
-
-/** Compares stored and offered payloads as JSON values (key order and spacing do not matter). */
-async function samePayloads(
-  tx: Queryable,
-  ids: string[],
-  events: NewEvent[],
-): Promise<Map<string, boolean>> {
-  const offered = events.filter((e) => ids.includes(e.id));
-  const rows = await tx.query<{ id: string; same: boolean }>(
-    `SELECT o.id::text AS id, bool_or(o.payload = i.payload::jsonb) AS same
-     FROM unnest($1::uuid[], $2::text[]) AS i(id, payload) JOIN outbox o ON o.id = i.id
-     GROUP BY o.id`,
-    [offered.map((e) => e.id), offered.map((e) => e.payload)],
-  );
-  return new Map(rows.map((r) => [r.id, Boolean(r.same)]));
 }
 
 /** Marks rows published and drops their claims. */
