@@ -28,6 +28,7 @@ const SUITES: Suite[] = [
     kind: "deno",
     cmd: ["deno", "test", "-A", "tests/integration/"],
   },
+  { name: "ops", needs: ["promtool"], kind: "deno", cmd: ["deno", "test", "-A", "tests/ops/"] },
 ];
 
 const INSTALL: Record<Need, string> = {

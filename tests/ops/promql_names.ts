@@ -92,7 +92,9 @@ export interface ShippedExpression {
 }
 
 interface RuleFile {
-  groups?: Array<{ name?: string; rules?: Array<{ alert?: string; record?: string; expr?: string }> }>;
+  groups?: Array<
+    { name?: string; rules?: Array<{ alert?: string; record?: string; expr?: string }> }
+  >;
 }
 
 interface GrafanaPanel {
@@ -115,7 +117,10 @@ export function expressionsFromRuleFile(text: string, label: string): ShippedExp
   for (const group of doc.groups ?? []) {
     for (const rule of group.rules ?? []) {
       if (typeof rule.expr === "string") {
-        out.push({ source: `${label}: ${rule.alert ?? rule.record ?? group.name}`, expr: rule.expr });
+        out.push({
+          source: `${label}: ${rule.alert ?? rule.record ?? group.name}`,
+          expr: rule.expr,
+        });
       }
     }
   }
@@ -131,12 +136,18 @@ export function allPanels(panels: GrafanaPanel[] | undefined): GrafanaPanel[] {
  * Every expression of a Grafana dashboard: panel targets, and the selector inside a
  * `label_values(selector, label)` or `query_result(expr)` template variable.
  */
-export function expressionsFromDashboard(dashboard: GrafanaDashboard, label: string): ShippedExpression[] {
+export function expressionsFromDashboard(
+  dashboard: GrafanaDashboard,
+  label: string,
+): ShippedExpression[] {
   const out: ShippedExpression[] = [];
   for (const panel of allPanels(dashboard.panels)) {
     for (const target of panel.targets ?? []) {
       if (typeof target.expr === "string" && target.expr.trim() !== "") {
-        out.push({ source: `${label}: panel ${panel.id} "${panel.title}" ${target.refId ?? ""}`.trim(), expr: target.expr });
+        out.push({
+          source: `${label}: panel ${panel.id} "${panel.title}" ${target.refId ?? ""}`.trim(),
+          expr: target.expr,
+        });
       }
     }
   }
@@ -176,11 +187,14 @@ export function expandGrafanaVariables(
   values: Record<string, string> = {},
   interval = "1m",
 ): string {
-  return expr.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, a, b) => {
-    const name = (a ?? b) as string;
-    if (name.startsWith("__")) {
-      return ["__rate_interval", "__interval", "__range"].includes(name) ? interval : whole;
-    }
-    return values[name] ?? whole;
-  });
+  return expr.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (whole, a, b) => {
+      const name = (a ?? b) as string;
+      if (name.startsWith("__")) {
+        return ["__rate_interval", "__interval", "__range"].includes(name) ? interval : whole;
+      }
+      return values[name] ?? whole;
+    },
+  );
 }

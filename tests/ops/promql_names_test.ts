@@ -17,7 +17,9 @@ Deno.test("metricNamesFromPromQL: a bare selector and a selector with matchers",
 
 Deno.test("metricNamesFromPromQL: label names in matchers and strings are not metrics", () => {
   assertEquals(
-    metricNamesFromPromQL('x{name=~"open|forced_open", route!="/metrics"} + on(name) group_left(state) y'),
+    metricNamesFromPromQL(
+      'x{name=~"open|forced_open", route!="/metrics"} + on(name) group_left(state) y',
+    ),
     ["x", "y"],
   );
   assertEquals(
@@ -34,14 +36,16 @@ Deno.test("metricNamesFromPromQL: functions, aggregations and grouping clauses a
     ["http_request_duration_seconds_bucket"],
   );
   assertEquals(
-    metricNamesFromPromQL("sum(rate(resilience4j_circuitbreaker_calls_seconds_count[1m])) by (kind)"),
+    metricNamesFromPromQL(
+      "sum(rate(resilience4j_circuitbreaker_calls_seconds_count[1m])) by (kind)",
+    ),
     ["resilience4j_circuitbreaker_calls_seconds_count"],
   );
   assertEquals(
     metricNamesFromPromQL("max without (instance, pod) (outbox_pending_events)"),
     ["outbox_pending_events"],
   );
-  assertEquals(metricNamesFromPromQL("topk(5, count_values(\"v\", build_info))"), ["build_info"]);
+  assertEquals(metricNamesFromPromQL('topk(5, count_values("v", build_info))'), ["build_info"]);
 });
 
 Deno.test("metricNamesFromPromQL: keywords, numbers, durations and modifiers are dropped", () => {
@@ -53,7 +57,9 @@ Deno.test("metricNamesFromPromQL: keywords, numbers, durations and modifiers are
   );
   assertEquals(metricNamesFromPromQL("a or b unless c atan2 d"), ["a", "b", "c", "d"]);
   assertEquals(metricNamesFromPromQL("x > Inf or y < -NaN or z @ start()"), ["x", "y", "z"]);
-  assertEquals(metricNamesFromPromQL("max_over_time(rate(x_total[1m])[30m:1m]) * 1.5e-3"), ["x_total"]);
+  assertEquals(metricNamesFromPromQL("max_over_time(rate(x_total[1m])[30m:1m]) * 1.5e-3"), [
+    "x_total",
+  ]);
 });
 
 Deno.test("metricNamesFromPromQL: histogram suffixes are kept as written", () => {
@@ -87,18 +93,28 @@ Deno.test("expressionsFromRuleFile reads alert and recording rules", () => {
     "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n      - record: r:x\n        expr: sum(x)\n",
     "f.yml",
   );
-  assertEquals(exprs, [{ source: "f.yml: A", expr: "up == 0" }, { source: "f.yml: r:x", expr: "sum(x)" }]);
+  assertEquals(exprs, [{ source: "f.yml: A", expr: "up == 0" }, {
+    source: "f.yml: r:x",
+    expr: "sum(x)",
+  }]);
 });
 
 Deno.test("expressionsFromDashboard reads nested panels and label_values variables", () => {
   const exprs = expressionsFromDashboard({
     panels: [
-      { id: 1, title: "row", panels: [{ id: 2, title: "inner", targets: [{ refId: "A", expr: "a" }] }] },
+      {
+        id: 1,
+        title: "row",
+        panels: [{ id: 2, title: "inner", targets: [{ refId: "A", expr: "a" }] }],
+      },
       { id: 3, title: "top", targets: [{ refId: "B", expr: "b" }, { refId: "C", expr: "" }] },
     ],
     templating: {
       list: [
-        { name: "breaker", query: { query: "label_values(resilience4j_circuitbreaker_state, name)" } },
+        {
+          name: "breaker",
+          query: { query: "label_values(resilience4j_circuitbreaker_state, name)" },
+        },
         { name: "custom", query: "a,b,c" },
       ],
     },
@@ -122,7 +138,10 @@ Deno.test("collectExpressions finds the alert rules and the overview dashboard",
   const alerts = exprs.filter((e) => e.source.startsWith("alerts.yml"));
   const dashboard = exprs.filter((e) => e.source.startsWith("payment-overview.json"));
   assert(alerts.length >= 6, `expected at least 6 alert expressions, got ${alerts.length}`);
-  assert(dashboard.length >= 20, `expected at least 20 dashboard expressions, got ${dashboard.length}`);
+  assert(
+    dashboard.length >= 20,
+    `expected at least 20 dashboard expressions, got ${dashboard.length}`,
+  );
   for (const e of exprs) {
     assert(metricNamesFromPromQL(e.expr).length > 0, `${e.source} selects no metric: ${e.expr}`);
   }

@@ -1,9 +1,5 @@
-/**
- * YAML reading for the ops tests. The parser is deno-std's YAML module from the npm package that
- * deno.json already locks for `@std/assert`; once deno.json maps `@std/yaml`, import that instead.
- */
-// deno-lint-ignore no-import-prefix
-import { parse } from "npm:deno-std@1.4.0/yaml/parse.js";
+/** YAML reading for the ops tests (deno std's YAML module, mapped as `@std/yaml`). */
+import { parse, stringify } from "@std/yaml";
 import { readRepoText } from "./paths.ts";
 
 /** Parses one YAML document. */
@@ -14,4 +10,9 @@ export function parseYaml(text: string): unknown {
 /** Reads and parses a YAML file given relative to the repository root. */
 export async function readRepoYaml<T = unknown>(relative: string): Promise<T> {
   return parseYaml(await readRepoText(relative)) as T;
+}
+
+/** Serialises a value as YAML (used to write mutated copies of config files). */
+export function stringifyYaml(value: unknown): string {
+  return stringify(value) as string;
 }

@@ -1,0 +1,217 @@
+import { assert, assertEquals } from "@std/assert";
+import {
+  alertCaseCounts,
+  type AlertRule,
+  loadAlertRules,
+  loadAlertTests,
+  markdownAnchors,
+  type RuleFile,
+  RUNBOOK_BASE,
+} from "./alerts_model.ts";
+import { FILES, readRepoText, repoPath } from "./paths.ts";
+import { assertSucceeded, missingTool, requireTool, run } from "./tools.ts";
+import { parseYaml, readRepoYaml, stringifyYaml } from "./yaml.ts";
+
+const noPromtool = missingTool("promtool");
+
+Deno.test({
+  name: "promtool check config accepts prometheus.yml and its rule files",
+  ignore: noPromtool,
+  async fn() {
+    requireTool("promtool", "prometheus");
+    const r = await run("promtool", ["check", "config", FILES.prometheusConfig]);
+    assertSucceeded(r, "promtool check config");
+    assert(/SUCCESS: 1 rule files found/.test(r.stdout + r.stderr), r.stdout + r.stderr);
+  },
+});
+
+Deno.test({
+  name: "promtool check rules accepts alerts.yml",
+  ignore: noPromtool,
+  async fn() {
+    requireTool("promtool", "prometheus");
+    const r = await run("promtool", ["check", "rules", FILES.alertRules]);
+    assertSucceeded(r, "promtool check rules");
+    const rules = await loadAlertRules();
+    assert(r.stdout.includes(`SUCCESS: ${rules.length} rules found`), r.stdout);
+  },
+});
+
+Deno.test({
+  name: "promtool test rules: alerts_test.yml passes",
+  ignore: noPromtool,
+  async fn() {
+    requireTool("promtool", "prometheus");
+    const r = await run("promtool", ["test", "rules", FILES.alertTests]);
+    assertSucceeded(r, "promtool test rules");
+  },
+});
+
+Deno.test("every alert has a firing and a not-firing case in alerts_test.yml", async () => {
+  const rules = await loadAlertRules();
+  const counts = alertCaseCounts(await loadAlertTests());
+  const problems: string[] = [];
+  for (const rule of rules) {
+    const c = counts.get(rule.alert);
+    if (!c || c.firing === 0) problems.push(`${rule.alert}: no case where it fires`);
+    if (!c || c.notFiring === 0) problems.push(`${rule.alert}: no case where it must not fire`);
+  }
+  const known = new Set(rules.map((r) => r.alert));
+  for (const name of counts.keys()) {
+    if (!known.has(name)) problems.push(`alerts_test.yml tests unknown alert ${name}`);
+  }
+  assertEquals(problems, []);
+});
+
+Deno.test("alerts_test.yml loads alerts.yml and nothing else", async () => {
+  const tests = await loadAlertTests();
+  assertEquals(tests.rule_files, ["alerts.yml"]);
+});
+
+Deno.test("alerts cover the required conditions", async () => {
+  const rules = await loadAlertRules();
+  const byName = new Map(rules.map((r) => [r.alert, r]));
+  const required: Array<[string, RegExp, string | undefined]> = [
+    [
+      "CircuitBreakerSlowCallRateHigh",
+      /resilience4j_circuitbreaker_slow_call_rate\)?\s*>\s*30\b/,
+      "2m",
+    ],
+    ["CircuitBreakerOpenTooLong", /state=~"open\|forced_open"/, "5m"],
+    [
+      "OutboxOldestPendingEventTooOld",
+      /outbox_oldest_pending_age_seconds\)?\s*>\s*300\b/,
+      undefined,
+    ],
+    ["OutboxBacklogGrowing", /deriv\(outbox_pending_events\[10m\]\)/, undefined],
+    ["KafkaConsumerLagHigh", /kafka_consumergroup_lag/, undefined],
+    ["PaymentIngestDown", /absent\(up\{job="payment-ingest"\}\)/, undefined],
+  ];
+  for (const [name, pattern, forDuration] of required) {
+    const rule = byName.get(name);
+    if (!rule) throw new Error(`alert ${name} is missing`);
+    assert(pattern.test(rule.expr), `${name}: expr ${rule.expr} does not match ${pattern}`);
+    if (forDuration) assertEquals(rule.for, forDuration, `${name}: for`);
+  }
+});
+
+Deno.test("every alert has a unique name, a severity, a summary, a description and a runbook", async () => {
+  const rules = await loadAlertRules();
+  const guide = markdownAnchors(await readRepoText(FILES.guide));
+  const names = new Set<string>();
+  const problems: string[] = [];
+  for (const r of rules) {
+    if (names.has(r.alert)) problems.push(`${r.alert}: duplicate name`);
+    names.add(r.alert);
+    if (!["critical", "warning", "info"].includes(r.labels?.severity ?? "")) {
+      problems.push(`${r.alert}: severity label must be critical, warning or info`);
+    }
+    for (const a of ["summary", "description", "runbook_url"]) {
+      if (!r.annotations?.[a]?.trim()) problems.push(`${r.alert}: annotation ${a} missing`);
+    }
+    const url = r.annotations?.runbook_url ?? "";
+    if (!url.startsWith(RUNBOOK_BASE)) {
+      problems.push(`${r.alert}: runbook_url must start with ${RUNBOOK_BASE}`);
+    } else if (!guide.has(url.slice(RUNBOOK_BASE.length))) {
+      problems.push(
+        `${r.alert}: CIRCUIT_BREAKER_GUIDE.md has no heading #${url.slice(RUNBOOK_BASE.length)}`,
+      );
+    }
+  }
+  assertEquals(problems, []);
+});
+
+Deno.test("prometheus.yml scrapes the service, kafka-exporter and itself, and alerts to alertmanager", async () => {
+  const cfg = await readRepoYaml<{
+    rule_files: string[];
+    alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
+    scrape_configs: Array<
+      { job_name: string; metrics_path?: string; static_configs: Array<{ targets: string[] }> }
+    >;
+  }>(FILES.prometheusConfig);
+  assertEquals(cfg.rule_files, ["alerts.yml"]);
+  const jobs = new Map(
+    cfg.scrape_configs.map((s) => [s.job_name, s.static_configs.flatMap((c) => c.targets)]),
+  );
+  assertEquals(jobs.get("payment-ingest"), ["payment-ingest:8080"]);
+  assertEquals(jobs.get("kafka-exporter"), ["kafka-exporter:9308"]);
+  assertEquals(jobs.get("prometheus"), ["localhost:9090"]);
+  assertEquals(
+    cfg.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets)),
+    [
+      "alertmanager:9093",
+    ],
+  );
+});
+
+/** Writes alerts.yml with one rule's expr replaced, plus the unit tests, to a temporary folder. */
+async function mutatedCopy(alert: string, expr: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "alerts-mutant-" });
+  const file = parseYaml(await readRepoText(FILES.alertRules)) as RuleFile;
+  let found = false;
+  for (const g of file.groups) {
+    for (const r of g.rules) {
+      if ("alert" in r && (r as AlertRule).alert === alert) {
+        r.expr = expr;
+        found = true;
+      }
+    }
+  }
+  assert(found, `alert ${alert} not found`);
+  await Deno.writeTextFile(`${dir}/alerts.yml`, stringifyYaml(file));
+  await Deno.copyFile(repoPath(FILES.alertTests), `${dir}/alerts_test.yml`);
+  return dir;
+}
+
+/** Failure blocks of `promtool test rules` output, one per failed alert_rule_test. */
+function failedCases(
+  output: string,
+): Array<{ alertname: string; expectedNone: boolean; gotNone: boolean }> {
+  return output.split(/\n(?=\s+name: )/).flatMap((block) => {
+    const m = /alertname: ([^,\s]+),/.exec(block);
+    if (!m) return [];
+    return [{
+      alertname: m[1]!,
+      expectedNone: /exp:\[\],/.test(block),
+      gotNone: /got:\[\]/.test(block),
+    }];
+  });
+}
+
+Deno.test({
+  name: "alerts_test.yml catches each alert that never fires and each alert that always fires",
+  ignore: noPromtool,
+  async fn(t) {
+    requireTool("promtool", "prometheus");
+    const rules = await loadAlertRules();
+    for (const rule of rules) {
+      // A rule that returns nothing must break one of its firing cases (expected alerts, got
+      // none); a rule that returns a series at every evaluation must break one of its
+      // not-firing cases (expected none, got an alert).
+      const mutants: Array<
+        [string, string, (c: ReturnType<typeof failedCases>[number]) => boolean]
+      > = [
+        ["never fires", "vector(0) > 1", (c) => c.gotNone && !c.expectedNone],
+        ["always fires", "vector(1)", (c) => c.expectedNone && !c.gotNone],
+      ];
+      for (const [kind, expr, caught] of mutants) {
+        await t.step(`${rule.alert} ${kind}`, async () => {
+          const dir = await mutatedCopy(rule.alert, expr);
+          try {
+            const r = await run("promtool", ["test", "rules", "alerts_test.yml"], { cwd: dir });
+            assert(r.code !== 0, `promtool test rules still passes when ${rule.alert} ${kind}`);
+            const cases = failedCases(r.stdout + r.stderr).filter((c) =>
+              c.alertname === rule.alert
+            );
+            assert(
+              cases.some(caught),
+              `no test case of ${rule.alert} caught the mutant that ${kind}:\n${r.stderr}`,
+            );
+          } finally {
+            await Deno.remove(dir, { recursive: true });
+          }
+        });
+      }
+    }
+  },
+});
