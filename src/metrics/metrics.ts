@@ -211,21 +211,25 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   });
 
   for (const b of breakers) {
-    notPermitted.inc({ name: b.name, kind: "not_permitted" }, 0);
+    const refused = notPermitted.labels({ name: b.name, kind: "not_permitted" });
+    refused.inc(0);
+    const successful = calls.labels({ name: b.name, kind: "successful" });
+    const failed = calls.labels({ name: b.name, kind: "failed" });
+    const ignored = calls.labels({ name: b.name, kind: "ignored" });
     for (const kind of ["successful", "failed", "ignored"]) calls.zero({ name: b.name, kind });
     b.subscribe((e) => {
       switch (e.type) {
         case "SUCCESS":
-          calls.observe({ name: e.breakerName, kind: "successful" }, e.durationMs / 1000);
+          successful.observe(e.durationMs / 1000);
           break;
         case "ERROR":
-          calls.observe({ name: e.breakerName, kind: "failed" }, e.durationMs / 1000);
+          failed.observe(e.durationMs / 1000);
           break;
         case "IGNORED_ERROR":
-          calls.observe({ name: e.breakerName, kind: "ignored" }, e.durationMs / 1000);
+          ignored.observe(e.durationMs / 1000);
           break;
         case "NOT_PERMITTED":
-          notPermitted.inc({ name: e.breakerName, kind: "not_permitted" });
+          refused.inc();
           break;
         case "STATE_TRANSITION":
           transitions.inc({
@@ -238,12 +242,24 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     });
   }
 
+  // Label hashing costs more than the observation itself; routes and statuses are few, so the
+  // bound children are cached per combination (the hot path of every request).
+  const httpChildren = new Map<
+    string,
+    { count: { inc(): void }; time: { observe(v: number): void } }
+  >();
   return {
     registry,
     observeHttp(method, route, status, seconds) {
-      const labels = { method, route, status: String(status) };
-      httpRequests.inc(labels);
-      httpDuration.observe(labels, seconds);
+      const key = `${method} ${route} ${status}`;
+      let child = httpChildren.get(key);
+      if (!child) {
+        const labels = { method, route, status: String(status) };
+        child = { count: httpRequests.labels(labels), time: httpDuration.labels(labels) };
+        httpChildren.set(key, child);
+      }
+      child.count.inc();
+      child.time.observe(seconds);
     },
     observePublish(outcome, seconds, records) {
       publishDuration.observe({ outcome }, seconds);
