@@ -29,6 +29,12 @@ const SUITES: Suite[] = [
     cmd: ["deno", "test", "-A", "tests/integration/"],
   },
   { name: "ops", needs: ["promtool"], kind: "deno", cmd: ["deno", "test", "-A", "tests/ops/"] },
+  {
+    name: "e2e (operator page in Chromium)",
+    needs: ["postgres", "kafka", "chromium"],
+    kind: "deno",
+    cmd: ["deno", "test", "-A", "tests/e2e/"],
+  },
 ];
 
 const INSTALL: Record<Need, string> = {

@@ -19,6 +19,7 @@ import {
 } from "../outbox/repository.ts";
 import { requireAdmin } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
+import { operatorPageHtml } from "./operator_page.ts";
 import { paymentBodyLimit, readPaymentEvent } from "./payment_request.ts";
 import { HttpProblem, problemBody } from "./problem.ts";
 
@@ -273,6 +274,8 @@ export function createApp(deps: AppDeps): Hono {
     deps.relay.wake();
     return c.json({ requeued });
   });
+
+  app.get("/", (c) => c.html(operatorPageHtml()));
 
   app.get("/health/live", (c) => c.json({ status: "UP" }));
 

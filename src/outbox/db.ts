@@ -21,6 +21,8 @@ export interface Db extends Queryable {
   readonly kind: "server" | "embedded";
   /** A human-readable location without credentials, for logs. */
   readonly location: string;
+  /** The schema holding the outbox; leadership locks are per schema. */
+  readonly schema: string;
   /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Tries to become the single leader for `key` (a session advisory lock); null when taken. */
@@ -70,6 +72,7 @@ export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db 
   return {
     kind: "server",
     location,
+    schema,
     async query<T>(text: string, params?: unknown[]): Promise<T[]> {
       if (schema !== "public") await ensureSchema();
       return [...await run<T>(sql, text, params)];

@@ -24,6 +24,7 @@ export async function createPgliteDb(dataDir: string | null): Promise<Db> {
   let closed = false;
   return {
     kind: "embedded",
+    schema: "public",
     location: dataDir
       ? `embedded Postgres (PGlite) in ${dataDir}`
       : "embedded Postgres (in memory)",

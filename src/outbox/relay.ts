@@ -111,7 +111,8 @@ export function createRelay(opts: RelayOptions): Relay {
 
   async function lead(): Promise<boolean> {
     if (leadership) return true;
-    leadership = await db.tryLeadership(LEADER_KEY);
+    // Advisory locks are per database; outboxes in other schemas have leaders of their own.
+    leadership = await db.tryLeadership(`${LEADER_KEY}:${db.schema}`);
     if (!leadership) return false;
     status.leader = true;
     logger.info("outbox relay is the leader");
