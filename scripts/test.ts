@@ -49,7 +49,7 @@ async function run(cmd: string[], env: Record<string, string> = {}, quiet = fals
   const p = new Deno.Command(cmd[0]!, {
     args: cmd.slice(1),
     cwd: ROOT,
-    env,
+    env: { NO_COLOR: "1", ...kafkaEnv, ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -72,6 +72,28 @@ async function run(cmd: string[], env: Record<string, string> = {}, quiet = fals
 async function has(bin: string): Promise<boolean> {
   return (await run(["bash", "-c", `command -v ${bin}`], {}, true)).code === 0;
 }
+
+/** A port pair nothing listens on: 9092/9093 when free, else the first free pair above. */
+function pickKafkaPort(): number {
+  const free = (port: number) => {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let port = 9092; port < 9192; port += 2) if (free(port) && free(port + 1)) return port;
+  throw new Error("no free port pair for the local Kafka between 9092 and 9192");
+}
+
+const KAFKA_PORT = Number(Deno.env.get("KAFKA_PORT") ?? pickKafkaPort());
+/** Every suite talks to the broker this run starts (a busy 9092 must not be someone else's). */
+const kafkaEnv: Record<string, string> = {
+  KAFKA_PORT: String(KAFKA_PORT),
+  KAFKA_CONTROLLER_PORT: Deno.env.get("KAFKA_CONTROLLER_PORT") ?? String(KAFKA_PORT + 1),
+  KAFKA_BROKERS: Deno.env.get("KAFKA_BROKERS") ?? `127.0.0.1:${KAFKA_PORT}`,
+};
 
 let startedKafka = false;
 const available = new Map<Need, boolean>();
@@ -137,14 +159,16 @@ async function main() {
       if (CI) failed++;
       continue;
     }
-    console.log(`\n=== ${suite.name}: ${suite.cmd.join(" ")}`);
+    console.log(`\n=== ${suite.name}: ${suite.cmd.join(" ")} (Kafka on ${kafkaEnv.KAFKA_BROKERS})`);
     const t0 = performance.now();
     const r = await run(suite.cmd, suite.env);
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     if (suite.kind === "deno") {
       let p = 0;
       let f = 0;
-      for (const m of r.text.matchAll(SUMMARY)) {
+      // deno-lint-ignore no-control-regex
+      const plain = r.text.replace(/\x1b\[[0-9;]*m/g, "");
+      for (const m of plain.matchAll(SUMMARY)) {
         p += Number(m[1]);
         f += Number(m[2]);
       }
