@@ -28,7 +28,24 @@ const SUITES: Suite[] = [
     kind: "deno",
     cmd: ["deno", "test", "-A", "tests/integration/"],
   },
-  { name: "ops", needs: ["promtool"], kind: "deno", cmd: ["deno", "test", "-A", "tests/ops/"] },
+  {
+    name: "ops (monitoring configs, live Prometheus)",
+    needs: ["promtool", "postgres", "kafka"],
+    kind: "deno",
+    cmd: ["deno", "test", "-A", "tests/ops/"],
+  },
+  {
+    name: "breaker scenario: Kafka stopped",
+    needs: ["postgres", "kafka"],
+    kind: "script",
+    cmd: ["bash", "scripts/test-circuit-breaker.sh", "--mode", "local"],
+  },
+  {
+    name: "breaker scenario: Kafka paused (slow calls)",
+    needs: ["postgres", "kafka"],
+    kind: "script",
+    cmd: ["bash", "scripts/test-circuit-breaker.sh", "--mode", "local", "--slow"],
+  },
   {
     name: "e2e (operator page in Chromium)",
     needs: ["postgres", "kafka", "chromium"],
