@@ -91,6 +91,15 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   });
   if (config.benchRoutes) addBenchRoutes(app, db, config.bodyLimitBytes);
   relay.start();
+  // Connect ahead of the first request; without Kafka the breaker and the relay take over.
+  publisher.connect().then(
+    () => logger.info("kafka producer connected", { brokers: config.kafka.brokers }),
+    (e) =>
+      logger.warn("kafka not reachable at start-up; events wait in the outbox", {
+        brokers: config.kafka.brokers,
+        error: errorMessage(e),
+      }),
+  );
 
   let listening: (port: number) => void = () => {};
   const bound = new Promise<number>((resolve) => (listening = resolve));

@@ -16,7 +16,13 @@ import {
   type EventHub,
   type RecentEventsFilter,
 } from "./events.ts";
-import { evaluateHealth, type HealthPolicy, isUnhealthy, type WindowHealth } from "./health.ts";
+import {
+  evaluateHealth,
+  halfOpenVerdict,
+  type HealthPolicy,
+  isUnhealthy,
+  type WindowHealth,
+} from "./health.ts";
 import {
   allowedTargets,
   BREAKER_STATES,
@@ -444,9 +450,12 @@ export class CircuitBreaker {
       }
       case "HALF_OPEN": {
         const counts = d.window.record(outcome);
-        if (counts.total < this.#config.permittedNumberOfCallsInHalfOpenState) return;
-        const health = evaluateHealth(counts, this.#halfOpenPolicy);
-        if (isUnhealthy(health)) {
+        const trials = this.#config.permittedNumberOfCallsInHalfOpenState;
+        const verdict = halfOpenVerdict(counts, this.#halfOpenPolicy, trials);
+        if (verdict === "undecided") return;
+        // Rates over the trials seen so far, which decided the verdict.
+        const health = evaluateHealth(counts, { ...this.#halfOpenPolicy, minimumNumberOfCalls: 1 });
+        if (verdict === "unhealthy") {
           this.#trip({ counts, health }, "half-open trials unhealthy: ");
         } else {
           this.#enter("CLOSED", {

@@ -306,28 +306,28 @@ Deno.test("OPEN shows the stats that opened it, and an empty window is never rep
 
 // ---------------------------------------------------------------- HALF_OPEN
 
-Deno.test("HALF_OPEN closes after the permitted number of healthy trials", async () => {
+Deno.test("HALF_OPEN closes once the remaining trials can no longer make it unhealthy", async () => {
   const { cb, clock, transitions } = await tripped();
   clock.advance(30_000);
-  await calls(cb, clock, 2, false);
-  assertEquals(cb.state, "HALF_OPEN");
   await call(cb, clock);
+  assertEquals(cb.state, "HALF_OPEN"); // 1 of 3: two failures could still make 66.7 %
+  await call(cb, clock); // 2 of 3: even a failing third trial leaves 33.3 % < 50 %
   assertEquals(cb.state, "CLOSED");
   assertEquals(transitions(), ["CLOSED->OPEN", "OPEN->HALF_OPEN", "HALF_OPEN->CLOSED"]);
   const s = cb.snapshot();
   assertEquals([s.bufferedCalls, s.consecutiveOpenings], [0, 0]);
 });
 
-Deno.test("HALF_OPEN decides only after all permitted trials, then reopens if unhealthy", async () => {
+Deno.test("HALF_OPEN reopens as soon as the failed trials reach the threshold", async () => {
   const { cb, clock, events } = await tripped();
   clock.advance(30_000);
-  await calls(cb, clock, 2, true);
-  assertEquals(cb.state, "HALF_OPEN"); // 2 of 3 trials done: no verdict yet
+  await call(cb, clock, { fail: true });
+  assertEquals(cb.state, "HALF_OPEN"); // 1 of 3 failed: 33.3 % so far, two successes would close
   assertEquals(cb.snapshot().failureRate, null);
-  await call(cb, clock);
+  await call(cb, clock, { fail: true }); // 2 of 3 failed: 66.7 % whatever the third does
   assertEquals(cb.state, "OPEN");
   const t = ofType(events.at(-1), "STATE_TRANSITION");
-  assertEquals(t.reason, "half-open trials unhealthy: failure rate 66.7% >= 50%");
+  assertEquals(t.reason, "half-open trials unhealthy: failure rate 100% >= 50%");
   assertEquals(events.at(-2)?.type, "FAILURE_RATE_EXCEEDED");
 });
 
@@ -384,8 +384,8 @@ Deno.test("an ignored trial releases its half-open permit", async () => {
   const { cb, clock } = await tripped({ ignoreError: (e) => e === perRecord });
   clock.advance(30_000);
   await call(cb, clock, { fail: true, error: perRecord });
-  await calls(cb, clock, 2, false);
-  assertEquals(cb.state, "HALF_OPEN"); // only two real trials so far
+  await call(cb, clock);
+  assertEquals(cb.state, "HALF_OPEN"); // one real trial so far; the ignored one gave its permit back
   await call(cb, clock);
   assertEquals(cb.state, "CLOSED");
 });

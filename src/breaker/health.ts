@@ -40,3 +40,27 @@ export function evaluateHealth(counts: WindowCounts, policy: HealthPolicy): Wind
 export function isUnhealthy(health: WindowHealth): boolean {
   return health.failureRateExceeded || health.slowCallRateExceeded;
 }
+
+/**
+ * The half-open verdict as soon as it is certain: with `trials` trial calls in all, the remaining
+ * ones cannot change it once the failures or slow calls so far already reach a threshold
+ * (unhealthy), or once even all-failing, all-slow remaining trials would stay below both
+ * (healthy). Deciding early keeps HALF_OPEN short when Kafka is still down.
+ */
+export function halfOpenVerdict(
+  counts: WindowCounts,
+  policy: HealthPolicy,
+  trials: number,
+): "healthy" | "unhealthy" | "undecided" {
+  const remaining = Math.max(0, trials - counts.total);
+  const rate = (n: number) => (n / trials) * 100;
+  if (
+    rate(counts.failed) >= policy.failureRateThreshold ||
+    rate(counts.slow) >= policy.slowCallRateThreshold
+  ) return "unhealthy";
+  if (
+    rate(counts.failed + remaining) < policy.failureRateThreshold &&
+    rate(counts.slow + remaining) < policy.slowCallRateThreshold
+  ) return "healthy";
+  return "undecided";
+}

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertFalse } from "@std/assert";
-import { evaluateHealth, isUnhealthy, percentage } from "./health.ts";
+import { evaluateHealth, halfOpenVerdict, isUnhealthy, percentage } from "./health.ts";
 
 const policy = { failureRateThreshold: 50, slowCallRateThreshold: 50, minimumNumberOfCalls: 4 };
 
@@ -50,4 +50,19 @@ Deno.test("slow failures count towards both rates", () => {
   assertEquals(h.slowCallRate, 50);
   assertFalse(h.failureRateExceeded);
   assert(h.slowCallRateExceeded);
+});
+
+Deno.test("halfOpenVerdict decides as soon as the remaining trials cannot change the outcome", () => {
+  const c = (total: number, failed: number, slow = 0) => ({ total, failed, slow, slowFailed: 0 });
+  // 4 trials, 50 %: two failures already make 50 % whatever the other two do.
+  assertEquals(halfOpenVerdict(c(2, 2), policy, 4), "unhealthy");
+  assertEquals(halfOpenVerdict(c(3, 2, 0), policy, 4), "unhealthy");
+  assertEquals(halfOpenVerdict(c(2, 0, 2), policy, 4), "unhealthy");
+  // One failure of two: the last two decide.
+  assertEquals(halfOpenVerdict(c(2, 1), policy, 4), "undecided");
+  // Three successes: one more failure is 25 % < 50 %, so healthy already.
+  assertEquals(halfOpenVerdict(c(3, 0), policy, 4), "healthy");
+  assertEquals(halfOpenVerdict(c(4, 1), policy, 4), "healthy");
+  assertEquals(halfOpenVerdict(c(1, 0), policy, 4), "undecided");
+  assertEquals(halfOpenVerdict(c(0, 0), policy, 4), "undecided");
 });

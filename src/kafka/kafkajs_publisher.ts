@@ -147,6 +147,20 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
       }
     },
 
+    async connect(): Promise<void> {
+      if (closed) throw new Error("publisher is closed");
+      const work = (async () => {
+        await ensureTopic();
+        await connected();
+      })();
+      try {
+        await deadline(work, opts.deliveryTimeoutMs);
+      } catch (e) {
+        work.catch(() => {});
+        throw e;
+      }
+    },
+
     async ping(): Promise<void> {
       if (closed) throw new Error("publisher is closed");
       const work = withAdmin(() => admin.describeCluster());

@@ -15,6 +15,11 @@ export interface Publisher {
    * (`acks=all`). Rejects when the batch was not acknowledged within the delivery deadline.
    */
   publish(records: OutboundRecord[]): Promise<void>;
+  /**
+   * Connects and makes sure the topic exists, so the first publish does not pay for it; rejects
+   * when Kafka is unreachable (publishing still works later).
+   */
+  connect(): Promise<void>;
   /** Resolves when the cluster answers a metadata request (a cheap half-open probe). */
   ping(): Promise<void>;
   /** Releases connections; safe to call more than once. */

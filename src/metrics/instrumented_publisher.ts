@@ -15,6 +15,7 @@ export function instrumentPublisher(inner: Publisher, metrics: Metrics): Publish
         throw e;
       }
     },
+    connect: () => inner.connect(),
     ping: () => inner.ping(),
     close: () => inner.close(),
   };

@@ -66,6 +66,21 @@ export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db 
     });
     return schemaReady;
   };
+  // Leadership locks live in a session of their own one-connection client, never in a
+  // `sql.reserve()`d connection: postgres.js 3.4.9 throws an uncatchable TypeError (nextWrite on
+  // a null socket, porsager/postgres#1208) when a query is sent on a reserved connection that the
+  // server closed, so a Postgres restart killed the process at the next heartbeat.
+  let lockClient: postgres.Sql | null = null;
+  const newLockClient = () =>
+    postgres(url, {
+      max: 1,
+      connect_timeout: opts.connectTimeoutS ?? 3,
+      idle_timeout: 0,
+      max_lifetime: 0,
+      prepare: false,
+      onnotice: () => {},
+      connection: { application_name: "payment-ingest-leader" },
+    });
   const run = <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
     q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[]) as unknown as Promise<T[]>;
 
@@ -84,47 +99,55 @@ export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db 
       ) as T;
     },
     async tryLeadership(key: string): Promise<Leadership | null> {
-      const conn = await sql.reserve();
-      let released = false;
+      const lock = lockClient ??= newLockClient();
+      const end = () => {
+        if (lockClient === lock) lockClient = null;
+        return lock.end({ timeout: 1 }).catch(() => {});
+      };
+      let pid: number;
       try {
-        const [row] = await conn.unsafe(
-          "SELECT pg_try_advisory_lock(hashtext($1)) AS ok",
+        const [row] = await lock.unsafe(
+          "SELECT pg_try_advisory_lock(hashtext($1)) AS ok, pg_backend_pid() AS pid",
           [key],
         );
-        if (!row?.ok) {
-          conn.release();
-          return null;
-        }
+        if (!row?.ok) return null;
+        pid = Number(row.pid);
       } catch (e) {
-        conn.release();
+        await end();
         throw e;
       }
+      let released = false;
       let onLost: () => void = () => {};
       const lost = new Promise<void>((resolve) => (onLost = resolve));
-      // A dead session drops the advisory lock; a heartbeat notices and hands leadership back.
+      // A dead session drops the advisory lock. The client reconnects by itself, so a new
+      // backend pid also means that the session holding the lock is gone.
       const heartbeat = setInterval(() => {
-        conn.unsafe("SELECT 1").catch(() => {
-          clearInterval(heartbeat);
-          if (!released) {
-            released = true;
-            conn.release();
-            onLost();
-          }
-        });
+        lock.unsafe("SELECT pg_backend_pid() AS pid").then(
+          ([row]) => Number(row?.pid) !== pid && drop(),
+          drop,
+        );
       }, 2000);
       Deno.unrefTimer(heartbeat);
+      function drop() {
+        clearInterval(heartbeat);
+        if (released) return;
+        released = true;
+        end();
+        onLost();
+      }
       return {
         lost,
         async release() {
           clearInterval(heartbeat);
           if (released) return;
           released = true;
-          await conn.unsafe("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => {});
-          conn.release();
+          await lock.unsafe("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => {});
+          await end();
         },
       };
     },
     async close(timeoutMs = 5000): Promise<void> {
+      await lockClient?.end({ timeout: 1 }).catch(() => {});
       await sql.end({ timeout: timeoutMs / 1000 });
     },
   };

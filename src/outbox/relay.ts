@@ -178,7 +178,10 @@ export function createRelay(opts: RelayOptions): Relay {
       return await idle(pollMs);
     }
     await publishBatch(rows);
-    if (failures > 0) await idle(Math.min(pollMs * 2 ** Math.min(failures, 6), 5000));
+    // Back off after failures, except while probing: a trial that waits only delays recovery.
+    if (failures > 0) {
+      await idle(probing ? pollMs : Math.min(pollMs * 2 ** Math.min(failures, 6), 5000));
+    }
   }
 
   async function maybePrune(): Promise<void> {

@@ -67,6 +67,7 @@ function recordingPublisher() {
       published.push(records);
       return Promise.resolve();
     },
+    connect: () => Promise.resolve(),
     ping: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };
