@@ -33,6 +33,8 @@ export interface Config {
   relay: { batchSize: number; pollIntervalMs: number; leaseMs: number };
   inlinePublish: boolean;
   inlineBudgetMs: number;
+  /** Group commit: outbox transactions running at once, and events per transaction. */
+  commit: { concurrency: number; batchMax: number };
   /** Serve the benchmark's baseline routes (never in production). */
   benchRoutes: boolean;
   outboxRetentionMs: number;
@@ -111,6 +113,10 @@ export function loadConfig(env: Env): Config {
     },
     inlinePublish: read.bool("INLINE_PUBLISH", true),
     benchRoutes: read.bool("BENCH_ROUTES", false),
+    commit: {
+      concurrency: read.int("OUTBOX_COMMIT_CONCURRENCY", 2, { min: 1, max: 64 }),
+      batchMax: read.int("OUTBOX_COMMIT_BATCH_MAX", 256, { min: 1, max: 10_000 }),
+    },
     inlineBudgetMs: read.int("INLINE_PUBLISH_BUDGET_MS", 1000, { min: 0 }),
     outboxRetentionMs: read.int("OUTBOX_RETENTION_HOURS", 168, { min: 0 }) * 3_600_000,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 100 }),

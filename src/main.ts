@@ -76,6 +76,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     inline: config.inlinePublish,
     inlineBudgetMs: config.inlineBudgetMs,
     leaseMs: config.relay.leaseMs,
+    commitConcurrency: config.commit.concurrency,
+    commitBatchMax: config.commit.batchMax,
     onPending: () => relay.wake(),
     onPublished: (n) => metrics.published(n),
   });

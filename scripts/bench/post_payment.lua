@@ -1,7 +1,7 @@
 -- wrk script: POST /payments with valid, distinct events; paymentIds spread over many keys.
 -- Each thread numbers its own events; the thread id and a per-run nonce keep ids unique.
+-- `thread_id` is a global set per thread by setup(); a local of that name would shadow it.
 local counter = 0
-local thread_id = 0
 local nonce = os.getenv("BENCH_NONCE") or tostring(os.time())
 local keys = tonumber(os.getenv("BENCH_KEYS") or "10000")
 local threads = {}

@@ -140,9 +140,11 @@ type StateData =
   | { readonly kind: "FORCED_OPEN" }
   | { readonly kind: "FORCED_HALF_OPEN"; readonly window: SlidingWindow; inFlight: number };
 
-interface Permit {
-  readonly generation: number;
-}
+// The four outcomes, shared instead of allocated per call.
+const SUCCESS: CallOutcome = Object.freeze({ failed: false, slow: false });
+const SLOW_SUCCESS: CallOutcome = Object.freeze({ failed: false, slow: true });
+const FAILURE: CallOutcome = Object.freeze({ failed: true, slow: false });
+const SLOW_FAILURE: CallOutcome = Object.freeze({ failed: true, slow: true });
 
 const NO_STATS: WindowStats = Object.freeze({
   counts: EMPTY_COUNTS,
@@ -185,6 +187,7 @@ export class CircuitBreaker {
   readonly #random: () => number;
   readonly #hub: EventHub;
   readonly #closedPolicy: HealthPolicy;
+  readonly #countBased: boolean;
   readonly #halfOpenPolicy: HealthPolicy;
   readonly #totals: BreakerTotals = {
     successful: 0,
@@ -215,6 +218,7 @@ export class CircuitBreaker {
     this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
     this.#closedPolicy = this.#config;
+    this.#countBased = this.#config.slidingWindowType === "COUNT_BASED";
     // Half-open judges exactly the trial calls, so its minimum is the trial count.
     this.#halfOpenPolicy = {
       ...this.#config,
@@ -240,19 +244,36 @@ export class CircuitBreaker {
    * Runs `fn` if the breaker permits it and records the outcome; fn's result or error passes
    * through unchanged. Rejects with CallNotPermittedError without calling fn otherwise.
    */
-  async execute<T>(fn: () => Promise<T>): Promise<T> {
-    if (typeof fn !== "function") throw new TypeError(`execute needs a function, got ${typeof fn}`);
-    const permit = this.#acquire();
-    const start = this.#clock.now();
-    let value: T;
-    try {
-      value = await fn();
-    } catch (error) {
-      this.#settle(permit, start, { threw: true, error });
-      throw error;
+  execute<T>(fn: () => Promise<T>): Promise<T> {
+    // Plain promise chaining rather than async/await: one promise and two microtasks fewer per
+    // call, which is most of the breaker's own overhead.
+    if (typeof fn !== "function") {
+      return Promise.reject(new TypeError(`execute needs a function, got ${typeof fn}`));
     }
-    this.#settle(permit, start, { threw: false });
-    return value;
+    let generation: number;
+    try {
+      generation = this.#acquire();
+    } catch (notPermitted) {
+      return Promise.reject(notPermitted);
+    }
+    const start = this.#clock.now();
+    let pending: Promise<T>;
+    try {
+      pending = Promise.resolve(fn());
+    } catch (error) {
+      this.#settle(generation, start, true, error);
+      return Promise.reject(error);
+    }
+    return pending.then(
+      (value) => {
+        this.#settle(generation, start, false, undefined);
+        return value;
+      },
+      (error) => {
+        this.#settle(generation, start, true, error);
+        throw error;
+      },
+    );
   }
 
   /**
@@ -345,17 +366,19 @@ export class CircuitBreaker {
     this.#clearTtl();
   }
 
-  #acquire(): Permit {
+  /** Admits a call or throws CallNotPermittedError; returns the generation the call belongs to. */
+  #acquire(): number {
     const d = this.#data;
-    const now = this.#clock.now();
     switch (d.kind) {
-      case "OPEN":
+      case "OPEN": {
         // The timer may be late (blocked event loop, disposed breaker); the wait still ends.
+        const now = this.#clock.now();
         if (now >= d.retryAt) {
           this.#enter("HALF_OPEN", { reason: "open wait elapsed", operator: false });
           return this.#acquire();
         }
         return this.#reject(d.retryAt - now);
+      }
       case "FORCED_OPEN":
         return this.#reject(this.#ttlRemaining());
       case "HALF_OPEN":
@@ -376,7 +399,7 @@ export class CircuitBreaker {
       case "METRICS_ONLY":
         break;
     }
-    return { generation: this.#generation };
+    return this.#generation;
   }
 
   #reject(retryAfterMs: number | null): never {
@@ -385,15 +408,12 @@ export class CircuitBreaker {
     throw new CallNotPermittedError(this.name, this.#data.kind, retryAfterMs);
   }
 
-  #settle(
-    permit: Permit,
-    start: number,
-    result: { threw: false } | { threw: true; error: unknown },
-  ): void {
-    const durationMs = Math.max(0, this.#clock.now() - start);
+  #settle(generation: number, start: number, threw: boolean, error: unknown): void {
+    const end = this.#clock.now();
+    const durationMs = Math.max(0, end - start);
     const slow = durationMs > this.#config.slowCallDurationThreshold;
-    const current = permit.generation === this.#generation;
-    const kind = result.threw ? this.#classify(result.error) : "success";
+    const current = generation === this.#generation;
+    const kind = threw ? this.#classify(error) : "success";
     const d = this.#data;
 
     if (current && (d.kind === "HALF_OPEN" || d.kind === "FORCED_HALF_OPEN")) {
@@ -405,22 +425,23 @@ export class CircuitBreaker {
     const late = !current;
     if (kind === "ignored") {
       this.#totals.ignored++;
-      const errorMessage = messageOf(result.threw ? result.error : undefined);
-      this.#emit({ type: "IGNORED_ERROR", durationMs, late, errorMessage });
+      this.#emit({ type: "IGNORED_ERROR", durationMs, late, errorMessage: messageOf(error) }, end);
       return;
     }
     const failed = kind === "failure";
     if (failed) {
       if (slow) this.#totals.slowFailed++;
       else this.#totals.failed++;
-      const errorMessage = messageOf(result.threw ? result.error : undefined);
-      this.#emit({ type: "ERROR", durationMs, late, slow, errorMessage });
+      const errorMessage = messageOf(threw ? error : undefined);
+      this.#emit({ type: "ERROR", durationMs, late, slow, errorMessage }, end);
     } else {
       if (slow) this.#totals.slowSuccessful++;
       else this.#totals.successful++;
-      this.#emit({ type: "SUCCESS", durationMs, late, slow });
+      this.#emit({ type: "SUCCESS", durationMs, late, slow }, end);
     }
-    if (current) this.#record({ failed, slow });
+    if (current) {
+      this.#record(failed ? (slow ? SLOW_FAILURE : FAILURE) : (slow ? SLOW_SUCCESS : SUCCESS));
+    }
   }
 
   /** Ignore wins over record; a throwing predicate must not hide a failure, so it means "record". */
@@ -444,6 +465,12 @@ export class CircuitBreaker {
     switch (d.kind) {
       case "CLOSED": {
         const counts = d.window.record(outcome);
+        // In a count window a plain success cannot raise a rate once the window held the
+        // minimum before it, and those rates were judged healthy then: skip the evaluation.
+        if (
+          !outcome.failed && !outcome.slow && this.#countBased &&
+          counts.total > this.#config.minimumNumberOfCalls
+        ) return;
         const health = evaluateHealth(counts, this.#closedPolicy);
         if (isUnhealthy(health)) this.#trip({ counts, health }, "");
         return;
@@ -489,8 +516,10 @@ export class CircuitBreaker {
     }
   }
 
-  #trip(stats: WindowStats, prefix: string): void {
-    const { health } = stats;
+  #trip(live: WindowStats, prefix: string): void {
+    const { health } = live;
+    // record() hands out a live view; the stats that opened the breaker are kept as a copy.
+    const stats: WindowStats = { counts: Object.freeze({ ...live.counts }), health };
     if (health.failureRateExceeded && health.failureRate !== null) {
       this.#emit({ type: "FAILURE_RATE_EXCEEDED", rate: health.failureRate });
     }
@@ -652,7 +681,7 @@ export class CircuitBreaker {
     }
   }
 
-  #emit(body: BreakerEventBody): void {
-    this.#hub.publish(body);
+  #emit(body: BreakerEventBody, at?: number): void {
+    this.#hub.publish(body, at);
   }
 }

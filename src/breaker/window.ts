@@ -20,6 +20,10 @@ export interface WindowCounts {
 /** A window that accepts outcomes and reports its current aggregates. */
 export interface SlidingWindow {
   /** Adds an outcome and returns the aggregates including it. */
+  /**
+   * Adds one outcome and returns the aggregates as a live read-only view, valid until the next
+   * record (no allocation on the per-call path); use counts() for a copy to keep.
+   */
   record(outcome: CallOutcome): WindowCounts;
   /** Current aggregates; for a time window this first drops buckets that have aged out. */
   counts(): WindowCounts;
@@ -49,7 +53,8 @@ const add = (c: MutableCounts, o: CallOutcome, sign: 1 | -1): void => {
   if (o.failed && o.slow) c.slowFailed += sign;
 };
 
-const frozen = (c: MutableCounts): WindowCounts => Object.freeze({ ...c });
+const frozen = (c: MutableCounts): WindowCounts =>
+  Object.freeze({ total: c.total, failed: c.failed, slow: c.slow, slowFailed: c.slowFailed });
 
 /** A ring of the last `size` outcomes; O(1) per call because totals are kept incrementally. */
 export function createCountWindow(size: number): SlidingWindow {
@@ -66,7 +71,7 @@ export function createCountWindow(size: number): SlidingWindow {
       ring[next] = outcome;
       add(totals, outcome, 1);
       next = (next + 1) % size;
-      return frozen(totals);
+      return totals;
     },
     counts: () => frozen(totals),
   };
@@ -113,7 +118,7 @@ export function createTimeWindow(size: number, now: () => number): SlidingWindow
       const b = bucketAt(head);
       add(b, outcome, 1);
       add(totals, outcome, 1);
-      return frozen(totals);
+      return totals;
     },
     counts() {
       catchUp();

@@ -86,6 +86,18 @@ export function createIngest(opts: IngestOptions): Ingest {
     { maxBatch: opts.publishBatchMax ?? 500, concurrency: 1 },
   );
 
+  // Marks of concurrent publishes share one UPDATE.
+  const marks = createBatcher<string[], void>(async (groups) => {
+    await settle(() => markPublished(db, groups.flat()));
+    return groups.map(() => undefined);
+  }, { maxBatch: 64, concurrency: 1 });
+
+  function track(work: Promise<unknown>): Promise<unknown> {
+    inFlight.add(work);
+    work.finally(() => inFlight.delete(work)).catch(() => {});
+    return work;
+  }
+
   /** Publishes claimed rows as one batch and settles their rows; never throws. */
   async function publishClaimed(items: Claimed[]): Promise<PublishKind[]> {
     const seqs = items.map((i) => i.seq);
@@ -107,8 +119,10 @@ export function createIngest(opts: IngestOptions): Ingest {
       opts.onPending?.();
       return items.map(() => "pending");
     }
-    // Published but not marked: the relay republishes after the lease (a duplicate, not a loss).
-    await settle(() => markPublished(db, seqs));
+    // The answer does not wait for the bookkeeping: Kafka has the events, and the claim keeps the
+    // relay off the rows until they are marked. Unmarked rows (Postgres down) are republished by
+    // the relay after the lease: a duplicate, never a loss.
+    track(marks.submit(seqs));
     opts.onPublished?.(items.length);
     return items.map(() => "published");
   }
@@ -147,8 +161,7 @@ export function createIngest(opts: IngestOptions): Ingest {
         };
       }
       const work = sends.submit({ seq: outcome.seq, event });
-      inFlight.add(work);
-      work.finally(() => inFlight.delete(work));
+      track(work);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const budget = new Promise<"budget">((resolve) => {
         timer = setTimeout(() => resolve("budget"), budgetMs);
@@ -172,7 +185,8 @@ export function createIngest(opts: IngestOptions): Ingest {
       }
     },
     async drain() {
-      await Promise.allSettled([...inFlight]);
+      // A publish that settles adds its mark, so drain until nothing is left.
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
 }

@@ -97,15 +97,17 @@ export async function acceptEvents(
   return await db.transaction(async (tx) => {
     // Same-key inserts serialise here (sorted, so two batches cannot deadlock); this is what lets
     // the claim below see every older row of its key.
+    // Both statements are sent at once (pipelined); the server still runs the insert, and takes
+    // its snapshot, only after the lock statement has finished.
     const keys = [...new Set(events.map((e) => e.aggregateid))].sort();
-    await tx.query(
+    const locked = tx.query(
       "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) s",
       [keys],
     );
     // One statement inserts and claims. Its snapshot is taken after the locks above, so it sees
     // every committed row of these keys; only the first new event of a key with nothing pending
     // is claimed for the inline publish.
-    const inserted = await tx.query<
+    const insert = tx.query<
       { seq: string; id: string; created_at: Date; claimed: boolean }
     >(
       `WITH input AS (
@@ -134,6 +136,7 @@ export async function acceptEvents(
         opts.leaseMs ?? 30_000,
       ],
     );
+    const [, inserted] = await Promise.all([locked, insert]);
     const byId = new Map(inserted.map((r) => [r.id, r]));
     const offered = events.filter((e) => !byId.has(e.id.toLowerCase()));
     const dups = new Map<string, AcceptOutcome>();
