@@ -52,6 +52,12 @@ const SUITES: Suite[] = [
     kind: "deno",
     cmd: ["deno", "test", "-A", "tests/e2e/"],
   },
+  {
+    name: "benchmark smoke (figures not judged)",
+    needs: ["postgres", "kafka", "wrk"],
+    kind: "script",
+    cmd: ["deno", "run", "-A", "scripts/bench.ts", "--smoke"],
+  },
 ];
 
 const INSTALL: Record<Need, string> = {
