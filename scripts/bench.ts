@@ -19,7 +19,7 @@ const DURATION = Number(args.duration ?? (SMOKE ? 2 : 10));
 const CONNECTIONS = Number(args.connections ?? (SMOKE ? 8 : 64));
 const THREADS = Number(args.threads ?? (SMOKE ? 1 : 2));
 const OUT = String(args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`);
-const KAFKA_PORT = Deno.env.get("BENCH_KAFKA_PORT") ?? "59092";
+const KAFKA_PORT = Deno.env.get("BENCH_KAFKA_PORT") ?? String(freePortPair(59092));
 const BROKER = `127.0.0.1:${KAFKA_PORT}`;
 const DATABASE_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
@@ -105,6 +105,20 @@ function kafka(cmd: string): Promise<string> {
     KAFKA_PORT,
     KAFKA_CONTROLLER_PORT: String(Number(KAFKA_PORT) + 1),
   });
+}
+
+/** The first port pair from `from` upwards that nothing listens on (the bench's own broker). */
+function freePortPair(from: number): number {
+  const free = (port: number) => {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let p = from; p < from + 100; p += 2) if (free(p) && free(p + 1)) return p;
+  fail(`no free port pair for the bench's Kafka from ${from}; set BENCH_KAFKA_PORT`);
 }
 
 function freePort(): number {

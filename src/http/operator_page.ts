@@ -570,13 +570,15 @@ const SCRIPT = `
     timer = null;
     if (document.hidden) { setConn("paused", "paused while hidden"); return; }
     var backoff = failures > 0 ? Math.min(10000, POLL_MS * Math.pow(2, failures - 1)) : POLL_MS;
-    timer = setTimeout(poll, Math.max(0, lastStart + backoff - Date.now()));
+    timer = setTimeout(poll, Math.max(0, lastStart + backoff - performance.now()));
   }
 
   function poll() {
     if (busy) return;
+    // Timers may fire a little early; the promise is at most one poll per second.
+    if (lastStart > 0 && performance.now() - lastStart < POLL_MS) { schedule(); return; }
     busy = true;
-    lastStart = Date.now();
+    lastStart = performance.now();
     Promise.allSettled([
       getJson(BASE),
       getJson(BASE + "/events?limit=20"),
