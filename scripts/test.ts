@@ -15,7 +15,7 @@ interface Suite {
   kind: "deno" | "script";
 }
 
-type Need = "postgres" | "kafka" | "promtool" | "chromium" | "wrk";
+type Need = "postgres" | "kafka" | "promtool" | "chromium" | "wrk" | "pgserver";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CI = Deno.env.get("CI") === "true";
@@ -53,6 +53,25 @@ const SUITES: Suite[] = [
     cmd: ["deno", "test", "-A", "tests/e2e/"],
   },
   {
+    name: "fuzz and abuse (bad input, tokens, slow clients)",
+    needs: ["postgres"],
+    kind: "deno",
+    cmd: ["deno", "test", "-A", "tests/fuzz/"],
+  },
+  {
+    name:
+      "fault suite (Kafka kill/stall/flap, Postgres restart, service kill, 2 instances, SIGTERM)",
+    needs: ["postgres", "kafka", "pgserver"],
+    kind: "script",
+    cmd: ["deno", "run", "-A", "tests/faults/run.ts"],
+  },
+  {
+    name: "soak, 60 s with Kafka outages",
+    needs: ["postgres", "kafka"],
+    kind: "script",
+    cmd: ["deno", "run", "-A", "scripts/soak.ts", "--duration", "60"],
+  },
+  {
     name: "benchmark smoke (figures not judged)",
     needs: ["postgres", "kafka", "wrk"],
     kind: "script",
@@ -66,6 +85,7 @@ const INSTALL: Record<Need, string> = {
   promtool: "Prometheus tools (apt-get install prometheus prometheus-alertmanager)",
   chromium: "Chromium (apt-get install chromium)",
   wrk: "wrk (apt-get install wrk)",
+  pgserver: "the Postgres server binaries initdb and pg_ctl (apt-get install postgresql)",
 };
 
 async function run(cmd: string[], env: Record<string, string> = {}, quiet = false) {
@@ -153,6 +173,9 @@ async function provide(need: Need): Promise<boolean> {
       break;
     case "wrk":
       ok = await has("wrk");
+      break;
+    case "pgserver":
+      ok = (await run(["bash", "-c", "ls /usr/lib/postgresql/*/bin/initdb"], {}, true)).code === 0;
       break;
   }
   available.set(need, ok);

@@ -40,6 +40,10 @@ export interface Config {
   outboxRetentionMs: number;
   shutdownTimeoutMs: number;
   bodyLimitBytes: number;
+  /** Longest a request body may take to arrive (408 after). */
+  bodyReadTimeoutMs: number;
+  /** POST /payments handled at once; more get 503 with Retry-After. */
+  maxInFlightPayments: number;
   breaker: BreakerConfig;
 }
 
@@ -120,6 +124,8 @@ export function loadConfig(env: Env): Config {
     inlineBudgetMs: read.int("INLINE_PUBLISH_BUDGET_MS", 1000, { min: 0 }),
     outboxRetentionMs: read.int("OUTBOX_RETENTION_HOURS", 168, { min: 0 }) * 3_600_000,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 100 }),
+    bodyReadTimeoutMs: read.int("BODY_READ_TIMEOUT_MS", 10_000, { min: 100 }),
+    maxInFlightPayments: read.int("MAX_INFLIGHT_PAYMENTS", 1024, { min: 1 }),
     bodyLimitBytes: read.int("BODY_LIMIT_BYTES", 64 * 1024, { min: 1024 }),
     breaker,
   };

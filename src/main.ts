@@ -6,6 +6,7 @@ import { CircuitBreaker } from "./breaker/circuit_breaker.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createApp } from "./http/app.ts";
 import { addBenchRoutes } from "./http/bench_routes.ts";
+import { reconcile } from "./reconcile/reconcile.ts";
 import { createKafkaPublisher } from "./kafka/kafkajs_publisher.ts";
 import { isPerRecordError } from "./kafka/errors.ts";
 import { createLogger, errorMessage, type Logger } from "./log.ts";
@@ -90,6 +91,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger,
     adminToken: config.adminToken,
     bodyLimitBytes: config.bodyLimitBytes,
+    bodyReadTimeoutMs: config.bodyReadTimeoutMs,
+    maxInFlightPayments: config.maxInFlightPayments,
+    reconcile: (since, until) =>
+      reconcile(db, { brokers: config.kafka.brokers, topic: config.kafka.topic, since, until }),
   });
   if (config.benchRoutes) addBenchRoutes(app, db, config.bodyLimitBytes);
   relay.start();

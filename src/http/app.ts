@@ -22,6 +22,8 @@ import { openApiDocument } from "./openapi.ts";
 import { operatorPageHtml } from "./operator_page.ts";
 import { paymentBodyLimit, readPaymentEvent } from "./payment_request.ts";
 import { HttpProblem, problemBody } from "./problem.ts";
+import type { ReconcileReport } from "../reconcile/reconcile.ts";
+import { parseTimeRange, TimeArgumentError } from "../reconcile/time_range.ts";
 
 /** Everything the app needs; `main.ts` wires the real ones, tests pass their own. */
 export interface AppDeps {
@@ -35,7 +37,18 @@ export interface AppDeps {
   bodyLimitBytes?: number;
   /** Seconds a client should wait before retrying when the outbox is unavailable. */
   retryAfterSeconds?: number;
+  /** Longest wait for a POST /payments body to arrive (slow or stalled clients); 408 after. */
+  bodyReadTimeoutMs?: number;
+  /** POST /payments requests handled at once; more are answered 503 with Retry-After. */
+  maxInFlightPayments?: number;
+  /** Compares the outbox with the topic (POST /outbox/reconcile); absent: 501. */
+  reconcile?: (since: Date, until: Date) => Promise<ReconcileReport>;
 }
+
+/** Default of `AppDeps.bodyReadTimeoutMs` (proposed env: BODY_READ_TIMEOUT_MS). */
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
+/** Default of `AppDeps.maxInFlightPayments` (proposed env: MAX_INFLIGHT_PAYMENTS). */
+export const DEFAULT_MAX_IN_FLIGHT_PAYMENTS = 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -85,9 +98,41 @@ export function createApp(deps: AppDeps): Hono {
     });
   });
 
+  // Deno.serve has no header, body or idle timeouts and no connection limit of its own: a body
+  // that never completes held its handler (and graceful shutdown) forever, and the body read cut
+  // by a shutdown was answered 400 "Malformed JSON", telling the client not to retry.
+  let paymentsInFlight = 0;
+  const maxInFlight = deps.maxInFlightPayments ?? DEFAULT_MAX_IN_FLIGHT_PAYMENTS;
+  const bodyLimitBytes = deps.bodyLimitBytes ?? 64 * 1024;
+  const bodyTimeoutMs = deps.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
   app.post(
     "/payments",
-    paymentBodyLimit(deps.bodyLimitBytes ?? 64 * 1024),
+    async (_c, next) => {
+      if (paymentsInFlight >= maxInFlight) {
+        throw new HttpProblem(
+          503,
+          "Too many requests in flight",
+          `${maxInFlight} events are being handled already; nothing was stored; retry later`,
+          {},
+          { "Retry-After": retryAfter },
+        );
+      }
+      paymentsInFlight++;
+      try {
+        await next();
+      } finally {
+        paymentsInFlight--;
+      }
+    },
+    async (c, next) => {
+      const declared = Number(c.req.header("content-length") ?? NaN);
+      // A declared size over the limit is refused by the limit below without reading.
+      if (!c.req.raw.body || declared > bodyLimitBytes) return await next();
+      const body = await readBodyWithin(c.req.raw.body, bodyLimitBytes, bodyTimeoutMs, retryAfter);
+      c.req.raw = new Request(c.req.raw, { body });
+      await next();
+    },
+    paymentBodyLimit(bodyLimitBytes),
     async (c) => {
       const event = await readPaymentEvent(c);
       const eventId = event.id;
@@ -275,6 +320,70 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ requeued });
   });
 
+  // Compares the outbox's published events with the topic; one run at a time (it reads Kafka).
+  let reconciling = false;
+  app.post("/outbox/reconcile", admin, async (c) => {
+    if (!deps.reconcile) {
+      throw new HttpProblem(
+        501,
+        "Reconciliation not configured",
+        "this instance has no topic reader for reconciliation; use `deno task reconcile`",
+      );
+    }
+    let body: { since?: unknown; until?: unknown } = {};
+    const text = await c.req.text();
+    if (text.trim() !== "") {
+      try {
+        body = JSON.parse(text) ?? {};
+      } catch {
+        throw new HttpProblem(400, "Malformed JSON", 'send {"since": "1h", "until": "<ISO time>"}');
+      }
+    }
+    const since = body.since ?? c.req.query("since");
+    const until = body.until ?? c.req.query("until");
+    if (typeof since !== "string" || (until !== undefined && typeof until !== "string")) {
+      throw new HttpProblem(
+        422,
+        "Invalid time range",
+        "since (required) and until must be ISO 8601 times or durations like 15m, 1h, 2d",
+        { errors: [{ field: "since", message: `got ${JSON.stringify(since ?? null)}` }] },
+      );
+    }
+    let range;
+    try {
+      range = parseTimeRange(since, until, new Date());
+    } catch (e) {
+      if (!(e instanceof TimeArgumentError)) throw e;
+      throw new HttpProblem(422, "Invalid time range", e.message, {
+        errors: [{ field: e.argument, message: e.message }],
+      });
+    }
+    if (reconciling) {
+      throw new HttpProblem(
+        409,
+        "Reconciliation running",
+        "one reconciliation runs at a time; retry when it has finished",
+        {},
+        { "Retry-After": "5" },
+      );
+    }
+    reconciling = true;
+    try {
+      return c.json(await deps.reconcile(range.since, range.until));
+    } catch (e) {
+      logger.warn("reconciliation failed", { error: errorMessage(e) });
+      throw new HttpProblem(
+        503,
+        "Reconciliation failed",
+        `the outbox could not be compared with the topic: ${errorMessage(e)}`,
+        {},
+        { "Retry-After": retryAfter },
+      );
+    } finally {
+      reconciling = false;
+    }
+  });
+
   app.get("/", (c) => c.html(operatorPageHtml()));
 
   app.get("/health/live", (c) => c.json({ status: "UP" }));
@@ -331,4 +440,60 @@ function rowView(row: OutboxRow): Record<string, unknown> {
     publishedAt: row.publishedAt?.toISOString() ?? null,
     event: JSON.parse(row.payload),
   };
+}
+
+/**
+ * Reads a request body whole, within `timeoutMs` and `maxBytes`: 408 when it does not arrive in
+ * time, 413 when it is too large, 503 (retry) when the connection fails under it.
+ */
+async function readBodyWithin(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  timeoutMs: number,
+  retryAfter: string,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), deadline]);
+      if (next === "timeout") {
+        throw new HttpProblem(
+          408,
+          "Request timeout",
+          `the body did not arrive within ${timeoutMs} ms; nothing was stored`,
+        );
+      }
+      if (next.done) break;
+      size += next.value.length;
+      if (size > maxBytes) {
+        throw new HttpProblem(413, "Payload too large", `the body exceeds ${maxBytes} bytes`);
+      }
+      chunks.push(next.value);
+    }
+  } catch (e) {
+    reader.cancel().catch(() => {});
+    if (e instanceof HttpProblem) throw e;
+    throw new HttpProblem(
+      503,
+      "Request body unavailable",
+      `the body could not be read (${errorMessage(e)}); nothing was stored; retry`,
+      {},
+      { "Retry-After": retryAfter },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.length;
+  }
+  return body;
 }

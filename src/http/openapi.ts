@@ -156,6 +156,18 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": json({ type: "object" }, "How many were requeued") },
         },
       },
+      "/outbox/reconcile": {
+        post: {
+          summary: "Compare published outbox events in a time range with the topic",
+          security: adminSecurity,
+          responses: {
+            "200": json({ type: "object" }, "Missing, duplicated and out-of-order events per key"),
+            "409": problemResponse("A reconciliation is already running"),
+            "422": problemResponse("Invalid time range"),
+            "503": problemResponse("Kafka or Postgres could not be read"),
+          },
+        },
+      },
       "/health/live": {
         get: { summary: "Liveness", responses: { "200": json({ type: "object" }, "Up") } },
       },

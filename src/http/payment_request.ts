@@ -38,11 +38,14 @@ export async function readPaymentEvent(c: Context): Promise<NewEvent> {
   }
   const parsed = paymentEventSchema.safeParse(body);
   if (!parsed.success) {
-    const errors = fieldErrors(parsed.error);
+    // At most 20 listed: a body of thousands of unknown keys must not get a bigger answer.
+    const all = fieldErrors(parsed.error);
+    const errors = all.slice(0, 20);
     throw new HttpProblem(
       422,
       "Invalid payment event",
-      errors.map((e) => `${e.field}: ${e.message}`).join("; "),
+      errors.map((e) => `${e.field}: ${e.message}`).join("; ") +
+        (all.length > errors.length ? `; and ${all.length - errors.length} more` : ""),
       { errors },
     );
   }

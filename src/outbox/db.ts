@@ -38,24 +38,44 @@ export interface PostgresDbOptions {
   /** Seconds to wait for a connection before a query fails (fast 503s when Postgres is down). */
   connectTimeoutS?: number;
   statementTimeoutMs?: number;
+  /** Told when a driver fault was contained and the pool replaced (default: a warn log line). */
+  onDriverFault?: (error: Error) => void;
+}
+
+/**
+ * postgres.js 3.4.9 writes to a connection's socket from a setImmediate callback; when the
+ * server closed that connection first (a Postgres restart, a killed backend), the callback throws
+ * `TypeError: Cannot read properties of null (reading 'write')` (porsager/postgres#1066, #1154,
+ * #1208). The throw escapes every caller's await, so it is fatal for the process, and it leaves
+ * the connection object unable to write again. This recognises exactly that throw.
+ */
+export function isDriverWriteFault(e: unknown): e is TypeError {
+  return e instanceof TypeError && /reading 'write'/.test(e.message) &&
+    /\bnextWrite\b/.test(e.stack ?? "") && /[\\/]postgres[\\/@]/.test(e.stack ?? "");
 }
 
 /** Connects to a Postgres server; the schema is created when missing and set as search_path. */
 export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db {
   const schema = opts.schema ?? "public";
-  const sql = postgres(url, {
-    max: opts.poolSize ?? 10,
-    connect_timeout: opts.connectTimeoutS ?? 3,
-    idle_timeout: 60,
-    max_lifetime: 30 * 60,
-    prepare: true,
-    onnotice: () => {},
-    connection: {
-      application_name: "payment-ingest",
-      search_path: `${schema},public`,
-      statement_timeout: opts.statementTimeoutMs ?? 10_000,
-    },
-  });
+  const pool = () =>
+    postgres(url, {
+      max: opts.poolSize ?? 10,
+      connect_timeout: opts.connectTimeoutS ?? 3,
+      idle_timeout: 60,
+      max_lifetime: 30 * 60,
+      // Seconds before a closed connection reconnects. The driver's default grows to 20 s over
+      // the failures of the whole pool, and queries queued for a connection wait that long:
+      // requests hung 10-20 s during a Postgres restart instead of getting a fast 503.
+      backoff: (retries: number) => Math.min(0.1 * 2 ** Math.max(0, retries - 1), 1),
+      prepare: true,
+      onnotice: () => {},
+      connection: {
+        application_name: "payment-ingest",
+        search_path: `${schema},public`,
+        statement_timeout: opts.statementTimeoutMs ?? 10_000,
+      },
+    });
+  let sql = pool();
   const parsed = new URL(url);
   const location = `postgres://${parsed.host}${parsed.pathname} (schema ${schema})`;
   let schemaReady: Promise<void> | null = null;
@@ -81,6 +101,18 @@ export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db 
       onnotice: () => {},
       connection: { application_name: "payment-ingest-leader" },
     });
+  // Contain the driver fault (see isDriverWriteFault) instead of dying, and swap in a fresh pool:
+  // queries on the old one fail (503, retried by clients) and its poisoned connections go away.
+  const onError = (event: ErrorEvent) => {
+    if (!isDriverWriteFault(event.error)) return;
+    event.preventDefault();
+    const old = sql;
+    sql = pool();
+    old.end({ timeout: 0 }).catch(() => {});
+    lockClient?.end({ timeout: 0 }).catch(() => {});
+    (opts.onDriverFault ?? logDriverFault)(event.error);
+  };
+  globalThis.addEventListener("error", onError);
   const run = <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
     q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[]) as unknown as Promise<T[]>;
 
@@ -121,11 +153,16 @@ export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db 
       const lost = new Promise<void>((resolve) => (onLost = resolve));
       // A dead session drops the advisory lock. The client reconnects by itself, so a new
       // backend pid also means that the session holding the lock is gone.
+      // An answer that never comes (a connection the driver can no longer write to) counts too.
       const heartbeat = setInterval(() => {
-        lock.unsafe("SELECT pg_backend_pid() AS pid").then(
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const silent = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("leadership heartbeat unanswered")), 5000);
+        });
+        Promise.race([lock.unsafe("SELECT pg_backend_pid() AS pid"), silent]).then(
           ([row]) => Number(row?.pid) !== pid && drop(),
           drop,
-        );
+        ).finally(() => clearTimeout(timer));
       }, 2000);
       Deno.unrefTimer(heartbeat);
       function drop() {
@@ -147,8 +184,18 @@ export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db 
       };
     },
     async close(timeoutMs = 5000): Promise<void> {
+      globalThis.removeEventListener("error", onError);
       await lockClient?.end({ timeout: 1 }).catch(() => {});
       await sql.end({ timeout: timeoutMs / 1000 });
     },
   };
+}
+
+function logDriverFault(error: Error): void {
+  console.error(JSON.stringify({
+    ts: new Date().toISOString(),
+    level: "warn",
+    msg: "postgres driver fault contained; connection pool replaced",
+    error: error.message,
+  }));
 }

@@ -258,7 +258,9 @@ export async function findEvent(db: Queryable, id: string): Promise<OutboxRow | 
 /** Dead-lettered rows, newest first. */
 export async function listDeadLettered(db: Queryable, limit = 100): Promise<OutboxRow[]> {
   const rows = await db.query<RawRow>(
-    `SELECT ${ROW_COLUMNS} FROM outbox WHERE status = 'DEAD_LETTERED' ORDER BY seq DESC LIMIT $1`,
+    // outbox.seq, not the text alias `seq` of ROW_COLUMNS: "9" sorts after "10" as text.
+    `SELECT ${ROW_COLUMNS} FROM outbox WHERE status = 'DEAD_LETTERED'
+     ORDER BY outbox.seq DESC LIMIT $1`,
     [limit],
   );
   return rows.map(toRow);

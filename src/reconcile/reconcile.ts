@@ -46,19 +46,21 @@ export async function loadPublishedEvents(
   db: Queryable,
   since: Date,
   until: Date,
+  pageSize = PAGE,
 ): Promise<PublishedEvent[]> {
   const out: PublishedEvent[] = [];
   let after = "0";
-  // Keyset pages keep each query small on a large outbox.
+  // Keyset pages keep each query small on a large outbox. ORDER BY names the table's column:
+  // a bare `seq` would sort by the text alias ("10" before "9") and pages would skip rows.
   for (;;) {
     const rows = await db.query<
       { seq: string; id: string; aggregateid: string; published_at: Date | string }
     >(
       `SELECT seq::text AS seq, id::text AS id, aggregateid, published_at FROM outbox
        WHERE status = 'PUBLISHED' AND published_at >= $1::timestamptz
-         AND published_at < $2::timestamptz AND seq > $3::int8
-       ORDER BY seq LIMIT $4`,
-      [since.toISOString(), until.toISOString(), after, PAGE],
+         AND published_at < $2::timestamptz AND outbox.seq > $3::int8
+       ORDER BY outbox.seq LIMIT $4`,
+      [since.toISOString(), until.toISOString(), after, pageSize],
     );
     for (const r of rows) {
       out.push({
@@ -68,7 +70,7 @@ export async function loadPublishedEvents(
         publishedAt: new Date(r.published_at),
       });
     }
-    if (rows.length < PAGE) return out;
+    if (rows.length < pageSize) return out;
     after = String(rows.at(-1)!.seq);
   }
 }

@@ -39,6 +39,35 @@ Deno.test("only PUBLISHED rows with published_at in [since, until) are loaded, i
   }
 });
 
+Deno.test("pages follow seq as a number across 9 -> 10 (no row skipped or repeated)", async () => {
+  const db = await createPgliteDb(null);
+  try {
+    await migrate(db);
+    const ids = Array.from({ length: 25 }, () => crypto.randomUUID());
+    const made = await acceptEvents(
+      db,
+      ids.map((id) => ({
+        id,
+        aggregateid: "pay-1",
+        type: "PAYMENT_CREATED",
+        payload: JSON.stringify({ eventId: id }),
+      })),
+    );
+    await markPublished(db, made.map((m) => (m.kind === "created" ? m.seq : "")));
+    const now = Date.now();
+    const rows = await loadPublishedEvents(
+      db,
+      new Date(now - 60_000),
+      new Date(now + 60_000),
+      4,
+    );
+    assertEquals(rows.map((r) => r.id), ids);
+    assertEquals(rows.map((r) => Number(r.seq)), ids.map((_, i) => i + 1));
+  } finally {
+    await db.close();
+  }
+});
+
 Deno.test("an empty range is refused before any I/O", async () => {
   const t = new Date();
   await assertRejects(
