@@ -11,6 +11,7 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import { createPostgresDb } from "../src/outbox/db.ts";
+import { freePortPair } from "./free_port.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = parseArgs(Deno.args);
@@ -105,20 +106,6 @@ function kafka(cmd: string): Promise<string> {
     KAFKA_PORT,
     KAFKA_CONTROLLER_PORT: String(Number(KAFKA_PORT) + 1),
   });
-}
-
-/** The first port pair from `from` upwards that nothing listens on (the bench's own broker). */
-function freePortPair(from: number): number {
-  const free = (port: number) => {
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  for (let p = from; p < from + 100; p += 2) if (free(p) && free(p + 1)) return p;
-  fail(`no free port pair for the bench's Kafka from ${from}; set BENCH_KAFKA_PORT`);
 }
 
 function freePort(): number {

@@ -6,6 +6,8 @@
  * Usage: deno task test [--only name,name] [--list]
  */
 
+import { freePortPair } from "./free_port.ts";
+
 interface Suite {
   name: string;
   needs: Need[];
@@ -116,21 +118,8 @@ async function has(bin: string): Promise<boolean> {
   return (await run(["bash", "-c", `command -v ${bin}`], {}, true)).code === 0;
 }
 
-/** A port pair nothing listens on: 9092/9093 when free, else the first free pair above. */
-function pickKafkaPort(): number {
-  const free = (port: number) => {
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  for (let port = 9092; port < 9192; port += 2) if (free(port) && free(port + 1)) return port;
-  throw new Error("no free port pair for the local Kafka between 9092 and 9192");
-}
-
-const KAFKA_PORT = Number(Deno.env.get("KAFKA_PORT") ?? pickKafkaPort());
+// 9092/9093 when free, else the first free pair above.
+const KAFKA_PORT = Number(Deno.env.get("KAFKA_PORT") ?? freePortPair(9092));
 /** Every suite talks to the broker this run starts (a busy 9092 must not be someone else's). */
 const kafkaEnv: Record<string, string> = {
   KAFKA_PORT: String(KAFKA_PORT),

@@ -144,7 +144,7 @@ export function createApp(deps: AppDeps): Hono {
         throw new HttpProblem(
           503,
           "Outbox unavailable",
-          "the event could not be stored durably and was NOT accepted; retry later",
+          "the event was not acknowledged (the outbox could not confirm it was stored); retry with the same eventId",
           {},
           { "Retry-After": retryAfter },
         );

@@ -59,7 +59,7 @@ export function openApiDocument(): Record<string, unknown> {
             "415": problemResponse("Not application/json"),
             "422": problemResponse("Schema violation; `errors` names each field"),
             "503": problemResponse(
-              "The outbox could not be written; NOT accepted, see Retry-After",
+              "Not acknowledged (the outbox could not confirm the write); retry with the same eventId after Retry-After",
             ),
           },
         },
