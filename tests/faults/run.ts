@@ -4,7 +4,7 @@
  *
  *   deno run -A tests/faults/run.ts [--only 1,4,7] [--keep-kafka] [--json <file>] [--md <file>]
  *
- * Environment: KAFKA_PORT / KAFKA_CONTROLLER_PORT (default 49092 / 49093: never the shared 9092),
+ * Environment: FAULTS_KAFKA_PORT (default 49092, controller +1; KAFKA_PORT is ignored, 9092 refused),
  * DATABASE_URL (shared server, default postgres://postgres@127.0.0.1:5432/postgres; never
  * restarted), FAULTS_PG_PORT (private cluster of case 4, default 55432), KEEP_KAFKA=1.
  * Exits 1 when any case fails; the last line is `N passed, N failed`.

@@ -1,7 +1,8 @@
 /**
  * Controls the suite's own Kafka broker through scripts/kafka.sh on a private port pair
- * (KAFKA_PORT / KAFKA_CONTROLLER_PORT, default 49092 / 49093). The shared broker on 9092 belongs
- * to other engineers: this module refuses to touch it.
+ * (FAULTS_KAFKA_PORT, default 49092, controller +1). KAFKA_PORT is deliberately not read: the test
+ * runner exports it for the shared broker the other suites use, and this suite kills and pauses its
+ * broker. The broker on 9092/9093 is never touched.
  */
 import { ROOT, run } from "./util.ts";
 
@@ -27,15 +28,17 @@ const SHARED_PORTS = new Set([9092, 9093]);
 
 /** A handle on the broker at the given ports (from the environment by default). */
 export function broker(
-  port = Number(Deno.env.get("KAFKA_PORT") ?? 49092),
-  controllerPort = Number(Deno.env.get("KAFKA_CONTROLLER_PORT") ?? port + 1),
+  port = Number(Deno.env.get("FAULTS_KAFKA_PORT") ?? 49092),
+  controllerPort = port + 1,
 ): Broker {
   if (!Number.isInteger(port) || !Number.isInteger(controllerPort)) {
-    throw new RangeError(`KAFKA_PORT / KAFKA_CONTROLLER_PORT must be integers`);
+    throw new RangeError(
+      `FAULTS_KAFKA_PORT must be an integer, got ${Deno.env.get("FAULTS_KAFKA_PORT")}`,
+    );
   }
   if (SHARED_PORTS.has(port) || SHARED_PORTS.has(controllerPort)) {
     throw new RangeError(
-      `refusing to control the shared broker on ${port}/${controllerPort}; use a private KAFKA_PORT (default 49092)`,
+      `refusing to control the shared broker on ${port}/${controllerPort}; set FAULTS_KAFKA_PORT to a private port (default 49092)`,
     );
   }
   const env = {
