@@ -404,7 +404,7 @@ export class CircuitBreaker {
 
   #reject(retryAfterMs: number | null): never {
     this.#totals.notPermitted++;
-    this.#emit({ type: "NOT_PERMITTED", retryAfterMs });
+    this.#hub.publishCall("NOT_PERMITTED", this.#clock.now(), 0, false, false, "", retryAfterMs);
     throw new CallNotPermittedError(this.name, this.#data.kind, retryAfterMs);
   }
 
@@ -425,7 +425,7 @@ export class CircuitBreaker {
     const late = !current;
     if (kind === "ignored") {
       this.#totals.ignored++;
-      this.#emit({ type: "IGNORED_ERROR", durationMs, late, errorMessage: messageOf(error) }, end);
+      this.#hub.publishCall("IGNORED_ERROR", end, durationMs, late, slow, messageOf(error), null);
       return;
     }
     const failed = kind === "failure";
@@ -433,11 +433,11 @@ export class CircuitBreaker {
       if (slow) this.#totals.slowFailed++;
       else this.#totals.failed++;
       const errorMessage = messageOf(threw ? error : undefined);
-      this.#emit({ type: "ERROR", durationMs, late, slow, errorMessage }, end);
+      this.#hub.publishCall("ERROR", end, durationMs, late, slow, errorMessage, null);
     } else {
       if (slow) this.#totals.slowSuccessful++;
       else this.#totals.successful++;
-      this.#emit({ type: "SUCCESS", durationMs, late, slow }, end);
+      this.#hub.publishCall("SUCCESS", end, durationMs, late, slow, "", null);
     }
     if (current) {
       this.#record(failed ? (slow ? SLOW_FAILURE : FAILURE) : (slow ? SLOW_SUCCESS : SUCCESS));

@@ -62,15 +62,54 @@ export type BreakerEventBody = DistributiveOmit<
 >;
 
 /** Call outcomes (thousands per second) as opposed to state changes. */
-function isCallEvent(e: BreakerEvent): boolean {
+export type CallEventType = "SUCCESS" | "ERROR" | "IGNORED_ERROR" | "NOT_PERMITTED";
+
+const CALL_TYPES: readonly CallEventType[] = ["SUCCESS", "ERROR", "IGNORED_ERROR", "NOT_PERMITTED"];
+
+function isCallEvent(e: BreakerEvent): e is Extract<BreakerEvent, { type: CallEventType }> {
   return e.type === "SUCCESS" || e.type === "ERROR" || e.type === "IGNORED_ERROR" ||
     e.type === "NOT_PERMITTED";
 }
 
 /**
- * The stamped, frozen event. Call outcomes are spelled out field by field: they are built on
- * every call, and a literal of known shape costs a fraction of a generic property copy.
+ * The stamped, frozen event of a call. Spelled out field by field per type: a literal of known
+ * shape costs a fraction of a generic property copy. Unused fields are ignored per type.
  */
+function callEvent(
+  type: CallEventType,
+  breakerName: string,
+  at: number,
+  state: BreakerState,
+  seq: number,
+  durationMs: number,
+  late: boolean,
+  slow: boolean,
+  errorMessage: string,
+  retryAfterMs: number | null,
+): BreakerEvent {
+  switch (type) {
+    case "SUCCESS":
+      return Object.freeze({ type, breakerName, at, state, seq, durationMs, late, slow });
+    case "ERROR":
+      return Object.freeze({
+        type,
+        breakerName,
+        at,
+        state,
+        seq,
+        durationMs,
+        late,
+        slow,
+        errorMessage,
+      });
+    case "IGNORED_ERROR":
+      return Object.freeze({ type, breakerName, at, state, seq, durationMs, late, errorMessage });
+    case "NOT_PERMITTED":
+      return Object.freeze({ type, breakerName, at, state, seq, retryAfterMs });
+  }
+}
+
+/** The stamped, frozen event for any body. */
 function stamp(
   body: BreakerEventBody,
   breakerName: string,
@@ -80,34 +119,135 @@ function stamp(
 ): BreakerEvent {
   switch (body.type) {
     case "SUCCESS":
-      return Object.freeze({
-        type: body.type,
+      return callEvent(
+        body.type,
         breakerName,
         at,
         state,
         seq,
-        durationMs: body.durationMs,
-        late: body.late,
-        slow: body.slow,
-      });
+        body.durationMs,
+        body.late,
+        body.slow,
+        "",
+        null,
+      );
     case "ERROR":
-      return Object.freeze({
-        type: body.type,
+      return callEvent(
+        body.type,
         breakerName,
         at,
         state,
         seq,
-        durationMs: body.durationMs,
-        late: body.late,
-        slow: body.slow,
-        errorMessage: body.errorMessage,
-      });
+        body.durationMs,
+        body.late,
+        body.slow,
+        body.errorMessage,
+        null,
+      );
+    case "IGNORED_ERROR":
+      return callEvent(
+        body.type,
+        breakerName,
+        at,
+        state,
+        seq,
+        body.durationMs,
+        body.late,
+        false,
+        body.errorMessage,
+        null,
+      );
+    case "NOT_PERMITTED":
+      return callEvent(
+        body.type,
+        breakerName,
+        at,
+        state,
+        seq,
+        0,
+        false,
+        false,
+        "",
+        body.retryAfterMs,
+      );
     default:
       // type first so serialised events read naturally; body never carries the stamped fields.
       return Object.freeze(
         Object.assign({ type: body.type, breakerName, at, state, seq }, body),
       ) as BreakerEvent;
   }
+}
+
+/**
+ * The history of call outcomes as columns, not objects: recording one costs a few array stores
+ * and no allocation, and event objects are built only when somebody reads the history.
+ */
+interface CallLog {
+  push(
+    type: CallEventType,
+    at: number,
+    state: BreakerState,
+    seq: number,
+    durationMs: number,
+    late: boolean,
+    slow: boolean,
+    errorMessage: string,
+    retryAfterMs: number | null,
+  ): void;
+  /** Oldest first. */
+  toArray(breakerName: string): BreakerEvent[];
+}
+
+function createCallLog(capacity: number): CallLog {
+  if (!Number.isInteger(capacity) || capacity < 1) {
+    throw new RangeError(`ring buffer capacity must be a positive integer, got ${capacity}`);
+  }
+  const type = new Uint8Array(capacity);
+  const flags = new Uint8Array(capacity); // 1 = late, 2 = slow, 4 = retryAfterMs is null
+  const at = new Float64Array(capacity);
+  const seq = new Float64Array(capacity);
+  const duration = new Float64Array(capacity);
+  const retryAfter = new Float64Array(capacity);
+  const states: BreakerState[] = new Array(capacity).fill("CLOSED");
+  const messages: string[] = new Array(capacity).fill("");
+  let next = 0;
+  let size = 0;
+  return {
+    push(t, when, state, n, durationMs, late, slow, errorMessage, retryAfterMs) {
+      const i = next;
+      type[i] = CALL_TYPES.indexOf(t);
+      flags[i] = (late ? 1 : 0) | (slow ? 2 : 0) | (retryAfterMs === null ? 4 : 0);
+      at[i] = when;
+      seq[i] = n;
+      duration[i] = durationMs;
+      retryAfter[i] = retryAfterMs ?? 0;
+      states[i] = state;
+      messages[i] = errorMessage;
+      next = i + 1 === capacity ? 0 : i + 1;
+      if (size < capacity) size++;
+    },
+    toArray(breakerName) {
+      const out: BreakerEvent[] = [];
+      const first = size < capacity ? 0 : next;
+      for (let k = 0; k < size; k++) {
+        const i = (first + k) % capacity;
+        const f = flags[i]!;
+        out.push(callEvent(
+          CALL_TYPES[type[i]!]!,
+          breakerName,
+          at[i]!,
+          states[i]!,
+          seq[i]!,
+          duration[i]!,
+          (f & 1) !== 0,
+          (f & 2) !== 0,
+          messages[i]!,
+          (f & 4) !== 0 ? null : retryAfter[i]!,
+        ));
+      }
+      return out;
+    },
+  };
 }
 
 /** Receives events synchronously; exceptions are contained by the hub. */
@@ -161,6 +301,19 @@ export interface EventHub {
    * defaults to now (callers that just read the clock pass it to save a read).
    */
   publish(body: BreakerEventBody, at?: number): BreakerEvent;
+  /**
+   * The per-call fast path, same effect as publish(): the outcome is numbered and kept in
+   * history, and an event object is built only when a listener is subscribed.
+   */
+  publishCall(
+    type: CallEventType,
+    at: number,
+    durationMs: number,
+    late: boolean,
+    slow: boolean,
+    errorMessage: string,
+    retryAfterMs: number | null,
+  ): void;
   /** Recent events, oldest first (newest last). */
   recent(filter?: RecentEventsFilter): BreakerEvent[];
 }
@@ -184,7 +337,7 @@ export interface EventHubOptions {
 export function createEventHub(options: EventHubOptions): EventHub {
   // Call outcomes arrive thousands per second; kept apart, they cannot push the rare state
   // changes (transitions, rate exceeded, reset) out of the history operators read.
-  const calls = createRingBuffer<BreakerEvent>(options.bufferSize);
+  const calls = createCallLog(options.bufferSize);
   const changes = createRingBuffer<BreakerEvent>(options.bufferSize);
   let listeners: { fn: BreakerEventListener }[] = [];
   const queue: BreakerEvent[] = [];
@@ -205,6 +358,21 @@ export function createEventHub(options: EventHubOptions): EventHub {
     }
   };
 
+  const dispatch = (event: BreakerEvent) => {
+    if (delivering) {
+      // Published from inside a listener: delivered after the current event, in seq order.
+      queue.push(event);
+      return;
+    }
+    delivering = true;
+    try {
+      deliver(event);
+      while (queue.length > 0) deliver(queue.shift()!);
+    } finally {
+      delivering = false;
+    }
+  };
+
   return {
     subscribe(listener) {
       if (typeof listener !== "function") {
@@ -219,27 +387,42 @@ export function createEventHub(options: EventHubOptions): EventHub {
     },
     publish(body, at) {
       const event = stamp(body, options.breakerName, at ?? options.now(), options.state(), ++seq);
-      (isCallEvent(event) ? calls : changes).push(event);
-      if (delivering) {
-        // Published from inside a listener: delivered after the current event, in seq order.
-        queue.push(event);
-        return event;
+      if (isCallEvent(event)) {
+        calls.push(
+          event.type,
+          event.at,
+          event.state,
+          event.seq,
+          "durationMs" in event ? event.durationMs : 0,
+          "late" in event ? event.late : false,
+          "slow" in event ? event.slow : false,
+          "errorMessage" in event ? event.errorMessage : "",
+          "retryAfterMs" in event ? event.retryAfterMs : null,
+        );
+      } else {
+        changes.push(event);
       }
-      delivering = true;
-      try {
-        deliver(event);
-        while (queue.length > 0) deliver(queue.shift()!);
-      } finally {
-        delivering = false;
-      }
+      dispatch(event);
       return event;
+    },
+    publishCall(type, at, durationMs, late, slow, errorMessage, retryAfterMs) {
+      const state = options.state();
+      const n = ++seq;
+      calls.push(type, at, state, n, durationMs, late, slow, errorMessage, retryAfterMs);
+      if (listeners.length === 0 && !delivering) return;
+      const name = options.breakerName;
+      dispatch(
+        callEvent(type, name, at, state, n, durationMs, late, slow, errorMessage, retryAfterMs),
+      );
     },
     recent(filter = {}) {
       const { type, limit } = filter;
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
         throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
       }
-      const all = [...calls.toArray(), ...changes.toArray()].sort((a, b) => a.seq - b.seq);
+      const all = [...calls.toArray(options.breakerName), ...changes.toArray()].sort((a, b) =>
+        a.seq - b.seq
+      );
       const matching = type === undefined ? all : all.filter((e) => e.type === type);
       return limit === undefined ? matching : matching.slice(Math.max(0, matching.length - limit));
     },

@@ -143,3 +143,67 @@ Deno.test("the event type list names all eight types", () => {
   assertEquals(BREAKER_EVENT_TYPES.length, 8);
   assert(BREAKER_EVENT_TYPES.includes("SLOW_CALL_RATE_EXCEEDED"));
 });
+
+Deno.test("call outcomes recorded with nobody listening read back as the events a listener gets", () => {
+  // Two hubs fed the same outcomes: one with a listener (events built at once), one without
+  // (history kept as columns, events built when read). Both histories must match the listener's.
+  const quiet = hub(3);
+  const heard = hub(3);
+  const received: BreakerEvent[] = [];
+  heard.h.subscribe((e) => received.push(e));
+  const feed = (x: ReturnType<typeof hub>) => {
+    x.h.publishCall("SUCCESS", 2_000, 12.5, false, true, "", null);
+    x.setState("HALF_OPEN");
+    x.h.publishCall("ERROR", 2_001, 3, true, false, "boom", null);
+    x.h.publishCall("IGNORED_ERROR", 2_002, 4, false, false, "ignored", null);
+    x.setState("OPEN");
+    x.h.publishCall("NOT_PERMITTED", 2_003, 0, false, false, "", 1500);
+    x.h.publishCall("NOT_PERMITTED", 2_004, 0, false, false, "", null);
+  };
+  feed(quiet);
+  feed(heard);
+  assertEquals(received.length, 5);
+  assertEquals(received[0], {
+    type: "SUCCESS",
+    breakerName: "b",
+    at: 2_000,
+    state: "CLOSED",
+    seq: 1,
+    durationMs: 12.5,
+    late: false,
+    slow: true,
+  });
+  assertEquals(received[2], {
+    type: "IGNORED_ERROR",
+    breakerName: "b",
+    at: 2_002,
+    state: "HALF_OPEN",
+    seq: 3,
+    durationMs: 4,
+    late: false,
+    errorMessage: "ignored",
+  });
+  assertEquals(received[3], {
+    type: "NOT_PERMITTED",
+    breakerName: "b",
+    at: 2_003,
+    state: "OPEN",
+    seq: 4,
+    retryAfterMs: 1500,
+  });
+  // Bounded to the newest three, oldest first, same objects field for field, frozen.
+  assertEquals(quiet.h.recent(), received.slice(2));
+  assertEquals(heard.h.recent(), received.slice(2));
+  assert(quiet.h.recent().every((e) => Object.isFrozen(e)));
+  assertEquals(quiet.h.recent({ type: "ERROR" }), []);
+  const [notPermittedNull] = quiet.h.recent({ limit: 1 });
+  assertEquals(notPermittedNull?.type === "NOT_PERMITTED" && notPermittedNull.retryAfterMs, null);
+});
+
+Deno.test("publish() and publishCall() share one numbering and one history", () => {
+  const { h } = hub(5);
+  h.publish({ type: "SUCCESS", durationMs: 1, late: false, slow: false });
+  h.publishCall("ERROR", 1_000, 2, false, false, "x", null);
+  h.publish({ type: "RESET" });
+  assertEquals(h.recent().map((e) => `${e.seq}:${e.type}`), ["1:SUCCESS", "2:ERROR", "3:RESET"]);
+});

@@ -87,7 +87,8 @@ async function consume(
     heartbeatInterval: 1000,
     retry: { retries: 2 },
   });
-  const out: TopicRecord[] = [];
+  // Keyed by partition and offset: after a restart the consumer reads from the start again.
+  const out = new Map<string, TopicRecord>();
   const left = new Map(ranges.map((r) => [r.partition, r]));
   let finish: () => void = () => {};
   let fail: (e: unknown) => void = () => {};
@@ -100,6 +101,9 @@ async function consume(
     fail(new TopicReadError(`reading ${topic} timed out after ${timeoutMs} ms in ${where}`));
   }, timeoutMs);
   consumer.on(consumer.events.CRASH, (e) => {
+    // A retriable crash (a group coordinator still loading after a broker restart, say) is
+    // followed by kafkajs restarting the consumer by itself; the deadline above still bounds it.
+    if (e.payload.restart) return;
     fail(new TopicReadError(`the topic reader crashed: ${String(e.payload.error)}`, e));
   });
   try {
@@ -116,7 +120,7 @@ async function consume(
           // Records before the start can arrive until the seek takes effect; past the end
           // belong to a later read.
           if (offset < range.start || offset >= range.end) continue;
-          out.push({
+          out.set(`${batch.partition}:${m.offset}`, {
             eventId: m.headers?.eventId?.toString() ?? "",
             key: m.key?.toString() ?? "",
             partition: batch.partition,
@@ -132,12 +136,18 @@ async function consume(
       },
     });
     for (const r of ranges) {
-      consumer.seek({ topic, partition: r.partition, offset: String(r.start) });
+      // Only a shortcut past records before the start (they are skipped above anyway); a consumer
+      // restarting after a crash refuses seeks.
+      try {
+        consumer.seek({ topic, partition: r.partition, offset: String(r.start) });
+      } catch {
+        // read from the beginning instead
+      }
     }
     await done;
   } finally {
     clearTimeout(timer);
     await consumer.disconnect().catch(() => {});
   }
-  return out;
+  return [...out.values()];
 }

@@ -7,6 +7,7 @@ import {
   readTopic,
   REAL_IO,
   startTestService,
+  waitFor,
 } from "./helpers.ts";
 
 Deno.test({
@@ -257,7 +258,13 @@ Deno.test({
     const t = await startTestService();
     try {
       assertEquals((await postPayment(t.base, paymentEvent())).status, 201);
-      const text = await (await fetch(`${t.base}/metrics`)).text();
+      // The 201 comes once Kafka has the event; marking its row published is batched off the
+      // answer path, so the outbox gauges settle a moment later.
+      const scrape = () => fetch(`${t.base}/metrics`).then((r) => r.text());
+      const text = await waitFor(async () => {
+        const body = await scrape();
+        return body.includes("outbox_pending_events 0") ? body : "";
+      }, 5_000) || await scrape();
       for (
         const series of [
           'resilience4j_circuitbreaker_state{name="kafka-publisher",state="closed"} 1',
