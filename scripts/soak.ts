@@ -6,8 +6,8 @@
  *
  *   deno run -A scripts/soak.ts [--duration 600] [--rate 40] [--md <file>] [--json <file>]
  *
- * Runs its own Kafka broker on SOAK_KAFKA_PORT (default 49192, controller +1: never the shared
- * 9092, and not the fault suite's 49092, so both can run at once) and its own schema on
+ * Runs its own Kafka broker on SOAK_KAFKA_PORT (default 29192, controller +1: never the shared
+ * 9092, and not the fault suite's 29092, so both can run at once) and its own schema on
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). Exits 1 on loss, order
  * violations or growth; the last line is `N passed, N failed`.
  */
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
   const outages: number[] = [];
   for (let t = period; t + downS + 15 < duration; t += period) outages.push(t);
 
-  const port = Number(Deno.env.get("SOAK_KAFKA_PORT") ?? 49192);
+  const port = Number(Deno.env.get("SOAK_KAFKA_PORT") ?? 29192);
   const b = broker(port, Number(Deno.env.get("SOAK_KAFKA_CONTROLLER_PORT") ?? port + 1));
   const databaseUrl = Deno.env.get("DATABASE_URL") ??
     "postgres://postgres@127.0.0.1:5432/postgres";

@@ -4,9 +4,9 @@
  *
  *   deno run -A tests/faults/run.ts [--only 1,4,7] [--keep-kafka] [--json <file>] [--md <file>]
  *
- * Environment: FAULTS_KAFKA_PORT (default 49092, controller +1; KAFKA_PORT is ignored, 9092 refused),
+ * Environment: FAULTS_KAFKA_PORT (default 29092, controller +1; KAFKA_PORT is ignored, 9092 refused),
  * DATABASE_URL (shared server, default postgres://postgres@127.0.0.1:5432/postgres; never
- * restarted), FAULTS_PG_PORT (private cluster of case 4, default 55432), KEEP_KAFKA=1.
+ * restarted), FAULTS_PG_PORT (private cluster of case 4, default 25432), KEEP_KAFKA=1.
  * Exits 1 when any case fails; the last line is `N passed, N failed`.
  */
 import { postgresRestarted } from "./case_postgres.ts";
@@ -91,7 +91,7 @@ async function main(): Promise<number> {
   const ctx: SuiteContext = {
     broker: b,
     databaseUrl,
-    privatePgPort: Number(Deno.env.get("FAULTS_PG_PORT") ?? 55432),
+    privatePgPort: Number(Deno.env.get("FAULTS_PG_PORT") ?? 25432),
     log,
   };
   const started = new Date();

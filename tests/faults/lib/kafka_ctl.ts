@@ -1,6 +1,6 @@
 /**
  * Controls the suite's own Kafka broker through scripts/kafka.sh on a private port pair
- * (FAULTS_KAFKA_PORT, default 49092, controller +1). KAFKA_PORT is deliberately not read: the test
+ * (FAULTS_KAFKA_PORT, default 29092, controller +1). KAFKA_PORT is deliberately not read: the test
  * runner exports it for the shared broker the other suites use, and this suite kills and pauses its
  * broker. The broker on 9092/9093 is never touched.
  */
@@ -28,7 +28,7 @@ const SHARED_PORTS = new Set([9092, 9093]);
 
 /** A handle on the broker at the given ports (from the environment by default). */
 export function broker(
-  port = Number(Deno.env.get("FAULTS_KAFKA_PORT") ?? 49092),
+  port = Number(Deno.env.get("FAULTS_KAFKA_PORT") ?? 29092),
   controllerPort = port + 1,
 ): Broker {
   if (!Number.isInteger(port) || !Number.isInteger(controllerPort)) {
@@ -38,7 +38,7 @@ export function broker(
   }
   if (SHARED_PORTS.has(port) || SHARED_PORTS.has(controllerPort)) {
     throw new RangeError(
-      `refusing to control the shared broker on ${port}/${controllerPort}; set FAULTS_KAFKA_PORT to a private port (default 49092)`,
+      `refusing to control the shared broker on ${port}/${controllerPort}; set FAULTS_KAFKA_PORT to a private port (default 29092)`,
     );
   }
   const env = {

@@ -5,12 +5,23 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, below Linux's ephemeral range (32768+).
+ * A port in that range can be taken by a client socket: a client retrying a dead listener on
+ * loopback occasionally gets that very port as its local port and connects to itself (TCP
+ * simultaneous open), and the listener cannot bind again. CI saw exactly that with a broker.
+ */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error("no free port between 20000 and 32000 after 200 tries");
 }
 
 /** The q-quantile (0..1) of `values`; 0 for none. */
