@@ -66,9 +66,9 @@ export type CallEventType = "SUCCESS" | "ERROR" | "IGNORED_ERROR" | "NOT_PERMITT
 
 const CALL_TYPES: readonly CallEventType[] = ["SUCCESS", "ERROR", "IGNORED_ERROR", "NOT_PERMITTED"];
 
-function isCallEvent(e: BreakerEvent): e is Extract<BreakerEvent, { type: CallEventType }> {
-  return e.type === "SUCCESS" || e.type === "ERROR" || e.type === "IGNORED_ERROR" ||
-    e.type === "NOT_PERMITTED";
+function isCallBody(b: BreakerEventBody): b is Extract<BreakerEventBody, { type: CallEventType }> {
+  return b.type === "SUCCESS" || b.type === "ERROR" || b.type === "IGNORED_ERROR" ||
+    b.type === "NOT_PERMITTED";
 }
 
 /**
@@ -109,73 +109,18 @@ function callEvent(
   }
 }
 
-/** The stamped, frozen event for any body. */
+/** The stamped, frozen event of a state change (call outcomes are built by callEvent). */
 function stamp(
-  body: BreakerEventBody,
+  body: Exclude<BreakerEventBody, { type: CallEventType }>,
   breakerName: string,
   at: number,
   state: BreakerState,
   seq: number,
 ): BreakerEvent {
-  switch (body.type) {
-    case "SUCCESS":
-      return callEvent(
-        body.type,
-        breakerName,
-        at,
-        state,
-        seq,
-        body.durationMs,
-        body.late,
-        body.slow,
-        "",
-        null,
-      );
-    case "ERROR":
-      return callEvent(
-        body.type,
-        breakerName,
-        at,
-        state,
-        seq,
-        body.durationMs,
-        body.late,
-        body.slow,
-        body.errorMessage,
-        null,
-      );
-    case "IGNORED_ERROR":
-      return callEvent(
-        body.type,
-        breakerName,
-        at,
-        state,
-        seq,
-        body.durationMs,
-        body.late,
-        false,
-        body.errorMessage,
-        null,
-      );
-    case "NOT_PERMITTED":
-      return callEvent(
-        body.type,
-        breakerName,
-        at,
-        state,
-        seq,
-        0,
-        false,
-        false,
-        "",
-        body.retryAfterMs,
-      );
-    default:
-      // type first so serialised events read naturally; body never carries the stamped fields.
-      return Object.freeze(
-        Object.assign({ type: body.type, breakerName, at, state, seq }, body),
-      ) as BreakerEvent;
-  }
+  // type first so serialised events read naturally; body never carries the stamped fields.
+  return Object.freeze(
+    Object.assign({ type: body.type, breakerName, at, state, seq }, body),
+  ) as BreakerEvent;
 }
 
 /**
@@ -373,6 +318,38 @@ export function createEventHub(options: EventHubOptions): EventHub {
     }
   };
 
+  /** Numbers and keeps a call outcome; builds and delivers its event when asked or listened to. */
+  const recordCall = (
+    type: CallEventType,
+    at: number,
+    durationMs: number,
+    late: boolean,
+    slow: boolean,
+    errorMessage: string,
+    retryAfterMs: number | null,
+    build: boolean,
+  ): BreakerEvent | null => {
+    const state = options.state();
+    const n = ++seq;
+    calls.push(type, at, state, n, durationMs, late, slow, errorMessage, retryAfterMs);
+    if (!build && listeners.length === 0 && !delivering) return null;
+    const name = options.breakerName;
+    const event = callEvent(
+      type,
+      name,
+      at,
+      state,
+      n,
+      durationMs,
+      late,
+      slow,
+      errorMessage,
+      retryAfterMs,
+    );
+    dispatch(event);
+    return event;
+  };
+
   return {
     subscribe(listener) {
       if (typeof listener !== "function") {
@@ -386,34 +363,26 @@ export function createEventHub(options: EventHubOptions): EventHub {
       };
     },
     publish(body, at) {
-      const event = stamp(body, options.breakerName, at ?? options.now(), options.state(), ++seq);
-      if (isCallEvent(event)) {
-        calls.push(
-          event.type,
-          event.at,
-          event.state,
-          event.seq,
-          "durationMs" in event ? event.durationMs : 0,
-          "late" in event ? event.late : false,
-          "slow" in event ? event.slow : false,
-          "errorMessage" in event ? event.errorMessage : "",
-          "retryAfterMs" in event ? event.retryAfterMs : null,
-        );
-      } else {
-        changes.push(event);
+      const when = at ?? options.now();
+      if (isCallBody(body)) {
+        return recordCall(
+          body.type,
+          when,
+          "durationMs" in body ? body.durationMs : 0,
+          "late" in body ? body.late : false,
+          "slow" in body ? body.slow : false,
+          "errorMessage" in body ? body.errorMessage : "",
+          "retryAfterMs" in body ? body.retryAfterMs : null,
+          true,
+        )!;
       }
+      const event = stamp(body, options.breakerName, when, options.state(), ++seq);
+      changes.push(event);
       dispatch(event);
       return event;
     },
     publishCall(type, at, durationMs, late, slow, errorMessage, retryAfterMs) {
-      const state = options.state();
-      const n = ++seq;
-      calls.push(type, at, state, n, durationMs, late, slow, errorMessage, retryAfterMs);
-      if (listeners.length === 0 && !delivering) return;
-      const name = options.breakerName;
-      dispatch(
-        callEvent(type, name, at, state, n, durationMs, late, slow, errorMessage, retryAfterMs),
-      );
+      recordCall(type, at, durationMs, late, slow, errorMessage, retryAfterMs, false);
     },
     recent(filter = {}) {
       const { type, limit } = filter;

@@ -1,4 +1,5 @@
 /** Small helpers shared by the fault suite, the abuse tests and the soak. */
+import { isFree } from "../../../scripts/free_port.ts";
 
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
@@ -14,12 +15,7 @@ export function sleep(ms: number): Promise<void> {
 export function freePort(): number {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch {
-      // taken: try another
-    }
+    if (isFree(port)) return port;
   }
   throw new Error("no free port between 20000 and 32000 after 200 tries");
 }
