@@ -1,6 +1,6 @@
 /** The circuit breaker state machine: admits or rejects calls and moves between the seven states. */
 
-import { type Clock, MAX_TIMER_MS, realClock } from "./clock.ts";
+import { type Clock, MAX_TIMER_MS, realClock, steady } from "./clock.ts";
 import {
   type BreakerConfig,
   type BreakerConfigSnapshot,
@@ -45,11 +45,11 @@ export type { BreakerConfig, BreakerEvent, BreakerState, Clock };
 
 /** Construction options that are not settings: injected time, randomness and error reporting. */
 export interface CircuitBreakerOptions {
-  /** Defaults to the wall clock with unref'd timers. */
+  /** Defaults to performance.now() for durations, Date.now() for timestamps, unref'd timers. */
   clock?: Clock;
   /** Source of backoff jitter in [0, 1); defaults to Math.random. */
   random?: () => number;
-  /** Told when a subscriber throws; the breaker itself carries on either way. */
+  /** Told when a subscriber throws or rejects; the breaker itself carries on either way. */
   onListenerError?: (error: unknown, event: BreakerEvent) => void;
 }
 
@@ -80,7 +80,7 @@ export interface BreakerSnapshot {
   state: BreakerState;
   /** Incremented on every state entry (and reset); results of older generations skip the window. */
   generation: number;
-  /** clock.now() when the current state was entered. */
+  /** Wall-clock epoch ms when the current state was entered. */
   stateSince: number;
   /** Percent 0-100 over the current window; null below the minimum number of calls. */
   failureRate: number | null;
@@ -94,10 +94,11 @@ export interface BreakerSnapshot {
   /** All-time, same as totals.notPermitted. */
   notPermittedCalls: number;
   totals: BreakerTotals;
-  /** When the current OPEN period began; null in any other state. */
+  /** Wall-clock epoch ms when the current OPEN period began; null in any other state. */
   openedAt: number | null;
   /** Remaining OPEN wait, or remaining TTL in FORCED_OPEN; null when no end is scheduled. */
   retryAfterMs: number | null;
+  /** Wall-clock epoch ms at which an operator's TTL returns the breaker to CLOSED. */
   ttlExpiresAt: number | null;
   halfOpenTrialsInFlight: number;
   /** Openings since the breaker was last CLOSED; drives the backoff. */
@@ -116,7 +117,9 @@ type StateData =
   | { readonly kind: "CLOSED"; readonly window: SlidingWindow }
   | {
     readonly kind: "OPEN";
+    /** Wall clock, for people. */
     readonly openedAt: number;
+    /** Monotonic: when the wait ends. */
     readonly retryAt: number;
     /** The stats that opened the breaker, shown while OPEN instead of an empty window. */
     readonly trippedBy: WindowStats;
@@ -125,6 +128,8 @@ type StateData =
   | {
     readonly kind: "HALF_OPEN";
     readonly window: SlidingWindow;
+    /** Monotonic: undecided by then -> OPEN. */
+    readonly deadline: number;
     /** Trials admitted and not released; reaching the permit count closes admission. */
     admitted: number;
     inFlight: number;
@@ -184,6 +189,9 @@ export class CircuitBreaker {
   readonly name: string;
   readonly #config: BreakerConfig;
   readonly #clock: Clock;
+  /** Monotonic reading that never goes back, whatever the injected clock does. */
+  readonly #now: () => number;
+  readonly #wallNow: () => number;
   readonly #random: () => number;
   readonly #hub: EventHub;
   readonly #closedPolicy: HealthPolicy;
@@ -199,9 +207,11 @@ export class CircuitBreaker {
   };
   #data: StateData;
   #generation = 1;
+  /** Wall clock, for the snapshot. */
   #stateSince: number;
   #consecutiveOpenings = 0;
-  #ttl: { handle: unknown; expiresAt: number } | null = null;
+  /** expiresAt is monotonic, expiresAtWall its wall-clock equivalent for people. */
+  #ttl: { handle: unknown; expiresAt: number; expiresAtWall: number } | null = null;
   #disposed = false;
 
   /** Validates the config eagerly so a bad setting fails at startup, not at the first trip. */
@@ -215,7 +225,11 @@ export class CircuitBreaker {
     }
     this.name = name;
     this.#config = validateBreakerConfig(config);
-    this.#clock = options.clock ?? realClock;
+    const clock = options.clock ?? realClock;
+    this.#clock = clock;
+    // performance.now() cannot step back; an injected clock might, so it is guarded.
+    this.#now = clock === realClock ? performance.now.bind(performance) : steady(() => clock.now());
+    this.#wallNow = clock.wallNow ? () => clock.wallNow!() : this.#now;
     this.#random = options.random ?? Math.random;
     this.#closedPolicy = this.#config;
     this.#countBased = this.#config.slidingWindowType === "COUNT_BASED";
@@ -225,18 +239,20 @@ export class CircuitBreaker {
       minimumNumberOfCalls: this.#config.permittedNumberOfCallsInHalfOpenState,
     };
     this.#data = { kind: "CLOSED", window: this.#newWindow() };
-    this.#stateSince = this.#clock.now();
+    this.#stateSince = this.#wallNow();
     this.#hub = createEventHub({
       breakerName: name,
       bufferSize: this.#config.eventBufferSize,
-      now: () => this.#clock.now(),
+      now: this.#now,
+      ...(clock.wallNow ? { wallNow: this.#wallNow } : {}),
       state: () => this.#data.kind,
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
   }
 
-  /** The current state. */
+  /** The current state (a deadline that fell due without its timer is applied first). */
   get state(): BreakerState {
+    if (this.#data.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
     return this.#data.kind;
   }
 
@@ -252,11 +268,11 @@ export class CircuitBreaker {
     }
     let generation: number;
     try {
-      generation = this.#acquire();
+      generation = this.#data.kind === "CLOSED" ? this.#generation : this.#held(this.#acquire);
     } catch (notPermitted) {
       return Promise.reject(notPermitted);
     }
-    const start = this.#clock.now();
+    const start = this.#now();
     let pending: Promise<T>;
     try {
       pending = Promise.resolve(fn());
@@ -296,27 +312,33 @@ export class CircuitBreaker {
     if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TIMER_MS)) {
       throw new RangeError(`ttlMs must be an integer in [1, ${MAX_TIMER_MS}], got ${ttlMs}`);
     }
-    const from = this.#data.kind;
-    if (!isLegalTransition(from, state)) {
-      throw new IllegalTransitionError(from, state, allowedTargets(from));
-    }
-    if (from !== state) {
-      this.#enter(state, { reason: reason ?? null, operator: true, ttlMs });
-    } else if (ttlMs !== undefined && state !== "CLOSED") {
-      this.#armTtl(ttlMs);
-    }
+    this.#held(() => {
+      this.#applyDeadlines();
+      const from = this.#data.kind;
+      if (!isLegalTransition(from, state)) {
+        throw new IllegalTransitionError(from, state, allowedTargets(from));
+      }
+      if (from !== state) {
+        this.#enter(state, { reason: reason ?? null, operator: true, ttlMs });
+      } else if (ttlMs !== undefined && state !== "CLOSED") {
+        this.#armTtl(ttlMs);
+      }
+    });
   }
 
   /** Back to CLOSED with a fresh window and no backoff history; all-time totals are kept. */
   reset(): void {
-    this.#enter("CLOSED", { reason: "reset", operator: true });
-    this.#emit({ type: "RESET" });
+    this.#held(() => {
+      this.#enter("CLOSED", { reason: "reset", operator: true });
+      this.#emit({ type: "RESET" });
+    });
   }
 
   /** A plain, JSON-serialisable view of state, rates, counters and config. */
   snapshot(): BreakerSnapshot {
+    if (this.#data.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
     const d = this.#data;
-    const now = this.#clock.now();
+    const now = this.#now();
     const { counts, health } = this.#stats();
     let retryAfterMs: number | null = null;
     if (d.kind === "OPEN") retryAfterMs = Math.max(0, d.retryAt - now);
@@ -337,7 +359,7 @@ export class CircuitBreaker {
       totals: { ...this.#totals },
       openedAt: d.kind === "OPEN" ? d.openedAt : null,
       retryAfterMs,
-      ttlExpiresAt: this.#ttl?.expiresAt ?? null,
+      ttlExpiresAt: this.#ttl?.expiresAtWall ?? null,
       halfOpenTrialsInFlight: d.kind === "HALF_OPEN" || d.kind === "FORCED_HALF_OPEN"
         ? d.inFlight
         : 0,
@@ -357,8 +379,10 @@ export class CircuitBreaker {
   }
 
   /**
-   * Cancels every timer and schedules no new ones. The breaker still answers calls; an OPEN
-   * wait then ends lazily on the next call instead of by timer.
+   * Cancels every timer and schedules no new ones (for shutdown and tests). The breaker still
+   * answers calls, and every deadline still holds: the OPEN wait, the half-open limit and an
+   * operator's TTL are applied at the next call, snapshot, state read or transition after they
+   * fall due, instead of by timer. Listeners stay subscribed.
    */
   dispose(): void {
     this.#disposed = true;
@@ -366,19 +390,47 @@ export class CircuitBreaker {
     this.#clearTtl();
   }
 
-  /** Admits a call or throws CallNotPermittedError; returns the generation the call belongs to. */
+  /** Runs `fn` with event delivery held, so listeners see the breaker only once it settled. */
+  #held<T>(fn: () => T): T {
+    this.#hub.hold();
+    try {
+      return fn.call(this);
+    } finally {
+      this.#hub.release();
+    }
+  }
+
+  /**
+   * Applies a deadline whose timer is late (a blocked event loop) or absent (a disposed
+   * breaker), as if it fell due now: the earlier of the TTL and the state's own deadline.
+   */
+  #applyDeadlines(): void {
+    const d = this.#data;
+    const own = d.kind === "OPEN" ? d.retryAt : d.kind === "HALF_OPEN" ? d.deadline : Infinity;
+    const ttl = this.#ttl?.expiresAt ?? Infinity;
+    const now = this.#now();
+    if (ttl <= own && now >= ttl) {
+      this.#enter("CLOSED", { reason: "ttl expired", operator: false });
+    } else if (now >= own && d.kind === "OPEN") {
+      this.#enter("HALF_OPEN", { reason: "open wait elapsed", operator: false });
+    } else if (now >= own && d.kind === "HALF_OPEN") {
+      this.#enter("OPEN", {
+        reason: `half-open undecided after ${this.#config.maxWaitDurationInHalfOpenState} ms`,
+        operator: false,
+      });
+    }
+  }
+
+  /**
+   * Admits a call in any state but CLOSED (execute admits those itself) or throws
+   * CallNotPermittedError; returns the generation the call belongs to.
+   */
   #acquire(): number {
+    this.#applyDeadlines();
     const d = this.#data;
     switch (d.kind) {
-      case "OPEN": {
-        // The timer may be late (blocked event loop, disposed breaker); the wait still ends.
-        const now = this.#clock.now();
-        if (now >= d.retryAt) {
-          this.#enter("HALF_OPEN", { reason: "open wait elapsed", operator: false });
-          return this.#acquire();
-        }
-        return this.#reject(d.retryAt - now);
-      }
+      case "OPEN":
+        return this.#reject(Math.max(0, d.retryAt - this.#now()));
       case "FORCED_OPEN":
         return this.#reject(this.#ttlRemaining());
       case "HALF_OPEN":
@@ -404,12 +456,22 @@ export class CircuitBreaker {
 
   #reject(retryAfterMs: number | null): never {
     this.#totals.notPermitted++;
-    this.#hub.publishCall("NOT_PERMITTED", this.#clock.now(), 0, false, false, "", retryAfterMs);
+    this.#hub.publishCall("NOT_PERMITTED", this.#now(), 0, false, false, "", retryAfterMs);
     throw new CallNotPermittedError(this.name, this.#data.kind, retryAfterMs);
   }
 
   #settle(generation: number, start: number, threw: boolean, error: unknown): void {
-    const end = this.#clock.now();
+    this.#hub.hold();
+    try {
+      this.#record(generation, start, threw, error);
+    } finally {
+      this.#hub.release();
+    }
+  }
+
+  /** Counts a finished call in the totals, the history and (if still current) the window. */
+  #record(generation: number, start: number, threw: boolean, error: unknown): void {
+    const end = this.#now();
     const durationMs = Math.max(0, end - start);
     const slow = durationMs > this.#config.slowCallDurationThreshold;
     const current = generation === this.#generation;
@@ -440,7 +502,7 @@ export class CircuitBreaker {
       this.#hub.publishCall("SUCCESS", end, durationMs, late, slow, "", null);
     }
     if (current) {
-      this.#record(failed ? (slow ? SLOW_FAILURE : FAILURE) : (slow ? SLOW_SUCCESS : SUCCESS));
+      this.#judge(failed ? (slow ? SLOW_FAILURE : FAILURE) : (slow ? SLOW_SUCCESS : SUCCESS));
     }
   }
 
@@ -460,7 +522,8 @@ export class CircuitBreaker {
     }
   }
 
-  #record(outcome: CallOutcome): void {
+  /** Adds an outcome to the current state's window and acts on the verdict. */
+  #judge(outcome: CallOutcome): void {
     const d = this.#data;
     switch (d.kind) {
       case "CLOSED": {
@@ -543,7 +606,7 @@ export class CircuitBreaker {
     this.#clearStateTimer();
     this.#clearTtl();
     this.#generation++;
-    this.#stateSince = this.#clock.now();
+    this.#stateSince = this.#wallNow();
     if (to === "CLOSED") this.#consecutiveOpenings = 0;
     this.#data = this.#createState(to, previousStats);
     if (how.ttlMs !== undefined && to !== "CLOSED") this.#armTtl(how.ttlMs);
@@ -559,7 +622,7 @@ export class CircuitBreaker {
   }
 
   #createState(to: BreakerState, previousStats: WindowStats): StateData {
-    const now = this.#clock.now();
+    const now = this.#now();
     switch (to) {
       case "CLOSED":
       case "METRICS_ONLY":
@@ -570,7 +633,7 @@ export class CircuitBreaker {
         const wait = this.#openWait(++this.#consecutiveOpenings);
         return {
           kind: "OPEN",
-          openedAt: now,
+          openedAt: this.#stateSince,
           retryAt: now + wait,
           trippedBy: previousStats,
           timer: this.#schedule(wait, () => {
@@ -589,6 +652,7 @@ export class CircuitBreaker {
           window: createCountWindow(this.#config.permittedNumberOfCallsInHalfOpenState),
           admitted: 0,
           inFlight: 0,
+          deadline: now + maxWait,
           timer: this.#schedule(maxWait, () => {
             this.#enter("OPEN", {
               reason: `half-open undecided after ${maxWait} ms`,
@@ -641,7 +705,7 @@ export class CircuitBreaker {
   #newWindow(): SlidingWindow {
     const { slidingWindowType, slidingWindowSize } = this.#config;
     return slidingWindowType === "TIME_BASED"
-      ? createTimeWindow(slidingWindowSize, () => this.#clock.now())
+      ? createTimeWindow(slidingWindowSize, this.#now)
       : createCountWindow(slidingWindowSize);
   }
 
@@ -650,22 +714,25 @@ export class CircuitBreaker {
     if (this.#disposed) return null;
     const generation = this.#generation;
     return this.#clock.setTimeout(() => {
-      if (!this.#disposed && this.#generation === generation) fn();
+      if (!this.#disposed && this.#generation === generation) this.#held(fn);
     }, ms);
   }
 
   #armTtl(ttlMs: number): void {
     this.#clearTtl();
-    // A disposed breaker fires no timers, so a TTL it could not honour is not advertised.
-    if (this.#disposed) return;
+    // Disposed: no timer, the TTL is applied lazily (#applyDeadlines).
     const handle = this.#schedule(ttlMs, () => {
       this.#enter("CLOSED", { reason: "ttl expired", operator: false });
     });
-    this.#ttl = { handle, expiresAt: this.#clock.now() + ttlMs };
+    this.#ttl = {
+      handle,
+      expiresAt: this.#now() + ttlMs,
+      expiresAtWall: this.#wallNow() + ttlMs,
+    };
   }
 
   #ttlRemaining(): number | null {
-    return this.#ttl === null ? null : Math.max(0, this.#ttl.expiresAt - this.#clock.now());
+    return this.#ttl === null ? null : Math.max(0, this.#ttl.expiresAt - this.#now());
   }
 
   #clearTtl(): void {
@@ -681,7 +748,7 @@ export class CircuitBreaker {
     }
   }
 
-  #emit(body: BreakerEventBody, at?: number): void {
-    this.#hub.publish(body, at);
+  #emit(body: BreakerEventBody): void {
+    this.#hub.publish(body);
   }
 }

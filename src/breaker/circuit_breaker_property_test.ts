@@ -30,6 +30,10 @@ type Op =
   | { kind: "start" }
   | { kind: "finish"; index: number; outcome: "ok" | "fail" | "ignored" }
   | { kind: "advance"; ms: number }
+  /** The wall clock steps (NTP, VM resume): timestamps move, durations must not. */
+  | { kind: "stepWall"; ms: number }
+  /** The injected monotonic reading itself jumps, backwards or forwards. */
+  | { kind: "jump"; ms: number }
   | { kind: "transition"; to: BreakerState; ttlMs: number | undefined }
   | { kind: "reset" };
 
@@ -59,6 +63,23 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: "reset" as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("stepWall" as const),
+      ms: fc.integer({ min: -3_600_000, max: 3_600_000 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("jump" as const),
+      ms: fc.oneof(
+        fc.integer({ min: -3_600_000, max: -1 }),
+        fc.integer({ min: 0, max: 3_000 }),
+      ),
+    }),
+  },
 );
 
 const setupArb = fc.record({
@@ -82,6 +103,8 @@ interface Pending {
   settled: Promise<Outcome>;
   state: BreakerState;
   generation: number;
+  /** The model's monotonic time when the call started. */
+  startedAt: number;
 }
 
 /** Replays `ops` against a small breaker and checks the invariants after every step. */
@@ -98,13 +121,25 @@ async function run(setup: Setup, ops: Op[]): Promise<void> {
     slowCallDurationThreshold: 100,
     ignoreError: (e) => e instanceof Ignored,
     openWaitBackoff: setup.backoff ? { multiplier: 2, maxWaitMs: 5_000, jitter: 0.3 } : null,
-  }, { clock, random: () => setup.randomSeed });
+  }, { clock, random: () => setup.randomSeed, onListenerError: () => listenerErrors++ });
   const events: BreakerEvent[] = [];
+  let listenerErrors = 0;
   cb.subscribe((e) => events.push(e));
-  // A misbehaving subscriber rides along in every run.
+  // Misbehaving subscribers, one throwing and one rejecting, ride along in every run.
   cb.subscribe(() => {
     throw new Error("subscriber bug");
   });
+  cb.subscribe(async () => {
+    await null;
+    throw new Error("async subscriber bug");
+  });
+  /**
+   * Elapsed time as the breaker must see it: advances and forward jumps count, a backward jump
+   * counts as no time, a wall-clock step never counts.
+   */
+  let modelNow = 0;
+  /** modelNow at which an operator's TTL falls due; null when none is armed. */
+  let ttlDue: number | null = null;
 
   const pending: Pending[] = [];
   /** HALF_OPEN admissions per generation that still hold a permit. */
@@ -164,7 +199,14 @@ async function run(setup: Setup, ops: Op[]): Promise<void> {
         started++;
         const now = cb.snapshot();
         if (called) {
-          pending.push({ resolve, reject, settled, state: now.state, generation: now.generation });
+          pending.push({
+            resolve,
+            reject,
+            settled,
+            state: now.state,
+            generation: now.generation,
+            startedAt: modelNow,
+          });
           if (now.state === "HALF_OPEN") {
             halfOpenPermits.set(now.generation, (halfOpenPermits.get(now.generation) ?? 0) + 1);
           }
@@ -190,6 +232,18 @@ async function run(setup: Setup, ops: Op[]): Promise<void> {
         settledCount++;
         if (op.outcome === "ok") assertEquals(r, { ok: true, value: "value" });
         else assertStrictEquals(r.error, error);
+        // Timed on the monotonic reading: wall steps and backward jumps leave no trace.
+        let outcome: BreakerEvent | undefined;
+        for (const e of events.slice(eventsBefore)) {
+          if (e.type === "SUCCESS" || e.type === "ERROR" || e.type === "IGNORED_ERROR") outcome = e;
+        }
+        if (outcome === undefined || !("durationMs" in outcome)) {
+          throw new Error("a finished call emits its outcome");
+        }
+        assertEquals(outcome.durationMs, modelNow - call.startedAt, "call duration");
+        if (outcome.type !== "IGNORED_ERROR") {
+          assertEquals(outcome.slow, modelNow - call.startedAt > 100, "slow flag");
+        }
         if (op.outcome === "ignored" && call.state === "HALF_OPEN") {
           halfOpenPermits.set(call.generation, (halfOpenPermits.get(call.generation) ?? 1) - 1);
         }
@@ -197,6 +251,14 @@ async function run(setup: Setup, ops: Op[]): Promise<void> {
       }
       case "advance":
         clock.advance(op.ms);
+        modelNow += op.ms;
+        break;
+      case "stepWall":
+        clock.stepWall(op.ms);
+        break;
+      case "jump":
+        clock.jump(op.ms);
+        modelNow += Math.max(0, op.ms);
         break;
       case "transition": {
         const legal = !ILLEGAL.has(`${before.state}->${op.to}`);
@@ -204,6 +266,8 @@ async function run(setup: Setup, ops: Op[]): Promise<void> {
           cb.transitionTo(op.to, op.ttlMs === undefined ? {} : { ttlMs: op.ttlMs });
           assert(legal, `${before.state} -> ${op.to} should have been refused`);
           assertEquals(cb.state, op.to);
+          if (op.ttlMs !== undefined && op.to !== "CLOSED") ttlDue = modelNow + op.ttlMs;
+          else if (op.to !== before.state) ttlDue = null;
         } catch (e) {
           assertInstanceOf(e, IllegalTransitionError);
           assert(!legal, `${before.state} -> ${op.to} should have been allowed`);
@@ -221,7 +285,13 @@ async function run(setup: Setup, ops: Op[]): Promise<void> {
     const operatorOp = op.kind === "transition" || op.kind === "reset";
     if (!operatorOp && OPERATOR_ONLY.has(before.state) && cb.state !== before.state) {
       assertEquals(cb.state, "CLOSED", `${before.state} left by itself to ${cb.state}`);
-      assert(before.ttlExpiresAt !== null && clock.now() >= before.ttlExpiresAt);
+      assert(before.ttlExpiresAt !== null && ttlDue !== null && modelNow >= ttlDue);
+    }
+    if (
+      op.kind === "reset" ||
+      events.slice(eventsBefore).some((e) => e.type === "STATE_TRANSITION" && !e.operator)
+    ) {
+      ttlDue = null;
     }
     for (const e of events.slice(eventsBefore)) {
       if (e.type !== "STATE_TRANSITION" || e.operator) continue;
@@ -250,6 +320,9 @@ async function run(setup: Setup, ops: Op[]): Promise<void> {
     }
   });
   assertEquals(last, cb.state);
+  await new Promise((r) => setTimeout(r, 0));
+  // Each event reached the throwing and the rejecting subscriber; both were contained.
+  assertEquals(listenerErrors, 2 * events.length);
   cb.dispose();
 }
 

@@ -905,17 +905,20 @@ Deno.test("all-time totals add up to the number of settled execute calls", async
 
 // ---------------------------------------------------------------- timers
 
-Deno.test("dispose clears every timer; an OPEN wait then ends on the next call", async () => {
-  const { cb, clock } = await tripped();
+Deno.test("dispose clears every timer; an OPEN wait then ends at the next look", async () => {
+  const { cb, clock, transitions } = await tripped();
   cb.transitionTo("FORCED_OPEN", { ttlMs: 5_000 });
   cb.transitionTo("OPEN", { ttlMs: 100_000 });
   assert(clock.pendingTimers() > 0);
   cb.dispose();
   assertEquals(clock.pendingTimers(), 0);
-  clock.advance(30_000);
+  clock.advance(29_999);
   assertEquals(cb.state, "OPEN");
+  await assertRejects(() => cb.execute(() => Promise.resolve(1)), CallNotPermittedError);
+  clock.advance(1);
   await call(cb, clock);
   assertEquals(cb.state, "HALF_OPEN");
+  assertEquals(transitions().at(-1), "OPEN->HALF_OPEN");
   assertEquals(clock.pendingTimers(), 0);
 });
 
@@ -962,4 +965,157 @@ Deno.test("the real clock is the default and an idle breaker keeps no timer aliv
   assert(remaining !== null && remaining <= 30_000 && remaining > 29_000);
   cb.dispose();
   assertInstanceOf(cb, CircuitBreaker);
+});
+
+// ---------------------------------------------------------------- hardening (issue 12)
+
+Deno.test("a wall-clock step during instant calls is neither slow nor a failure", async () => {
+  const { cb, clock, events } = setup();
+  for (let i = 0; i < 5; i++) {
+    const d = deferred();
+    const p = settle(cb.execute(() => d.promise));
+    clock.stepWall(3_600_000); // NTP step or VM resume: the wall clock jumps, elapsed time does not
+    d.resolve("ok");
+    assertEquals((await p).ok, true);
+  }
+  const s = cb.snapshot();
+  assertEquals(s.state, "CLOSED");
+  assertEquals(s.slowCallRate, 0);
+  assertEquals(s.totals.slowSuccessful, 0);
+  // Timestamps shown to people follow the wall clock.
+  const last = events.at(-1)!;
+  assertEquals(last.at, START + 5 * 3_600_000);
+});
+
+Deno.test("after the clock steps back a TIME_BASED window keeps sliding and the OPEN wait stays 30 s", async () => {
+  const { cb, clock } = setup({ slidingWindowType: "TIME_BASED", slidingWindowSize: 10 });
+  clock.jump(-3_600_000);
+  for (let i = 0; i < 5; i++) {
+    await call(cb, clock, { fail: true });
+    clock.advance(60_000); // each failure is long gone from a 10 s window before the next
+  }
+  assertEquals(cb.state, "CLOSED");
+  assertEquals(cb.snapshot().bufferedCalls, 0);
+  cb.transitionTo("OPEN");
+  clock.jump(-3_600_000);
+  const wait = cb.snapshot().retryAfterMs;
+  assert(wait !== null && wait <= 30_000, `retryAfterMs ${wait}`);
+  await assertRejects(() => cb.execute(() => Promise.resolve(1)), CallNotPermittedError);
+  clock.advance(30_000);
+  assertEquals(cb.state, "HALF_OPEN");
+});
+
+Deno.test("a clock going backwards mid-call does not make the call negative or slow", async () => {
+  const { cb, clock } = setup({ slowCallDurationThreshold: 100 });
+  const d = deferred();
+  const p = settle(cb.execute(() => d.promise));
+  clock.jump(-10_000);
+  clock.advance(50);
+  d.resolve("ok");
+  await p;
+  const ok = ofType(cb.recentEvents({ type: "SUCCESS" }).at(-1), "SUCCESS");
+  assert(ok.durationMs >= 0 && ok.durationMs <= 50, `duration ${ok.durationMs}`);
+  assertEquals(ok.slow, false);
+});
+
+Deno.test("an async listener's rejection is contained and reported, never unhandled", async () => {
+  const reported: unknown[] = [];
+  const { cb, clock } = setup({}, { onListenerError: (e) => reported.push(e) });
+  const boom = new Error("async subscriber bug");
+  cb.subscribe(() => Promise.reject(boom));
+  await call(cb, clock);
+  await calls(cb, clock, 5, true);
+  assertEquals(cb.state, "OPEN");
+  await new Promise((r) => setTimeout(r, 0)); // let the rejections be observed
+  assert(reported.length >= 6, `reported ${reported.length}`);
+  assertStrictEquals(reported[0], boom);
+});
+
+Deno.test("an async listener's rejection without an error reporter does not escape", async () => {
+  const { cb, clock } = setup();
+  cb.subscribe(async () => {
+    await Promise.resolve();
+    throw new Error("async subscriber bug");
+  });
+  await calls(cb, clock, 5, true);
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(cb.state, "OPEN");
+});
+
+Deno.test("rates exactly at a threshold trip (29 of 50 at 58 %, 57 of 100 at 57 %)", async () => {
+  for (const [failures, total, threshold] of [[29, 50, 58], [57, 100, 57], [29, 100, 29]]) {
+    const { cb, clock } = setup({
+      failureRateThreshold: threshold!,
+      slidingWindowSize: total!,
+      minimumNumberOfCalls: total!,
+    });
+    await calls(cb, clock, total! - failures!, false);
+    await calls(cb, clock, failures!, true);
+    assertEquals(cb.state, "OPEN", `${failures}/${total} at ${threshold}`);
+    assertEquals(cb.snapshot().failureRate, threshold, "the shown rate is rounded for display");
+  }
+});
+
+Deno.test("a listener acts on a settled breaker: METRICS_ONLY on FAILURE_RATE_EXCEEDED sticks", async () => {
+  const errors: unknown[] = [];
+  const { cb, clock, transitions } = setup({}, { onListenerError: (e) => errors.push(e) });
+  cb.subscribe((e) => {
+    if (e.type === "FAILURE_RATE_EXCEEDED") cb.transitionTo("METRICS_ONLY");
+  });
+  await calls(cb, clock, 5, true);
+  assertEquals(errors, []);
+  assertEquals(cb.state, "METRICS_ONLY");
+  assertEquals(transitions(), ["CLOSED->OPEN", "OPEN->METRICS_ONLY"]);
+});
+
+Deno.test("reset() from an ERROR listener leaves no failure of the old generation behind", async () => {
+  const { cb, clock } = setup();
+  let resets = 0;
+  cb.subscribe((e) => {
+    if (e.type === "ERROR" && resets++ === 0) cb.reset();
+  });
+  await call(cb, clock, { fail: true });
+  const s = cb.snapshot();
+  assertEquals(s.bufferedCalls, 0);
+  assertEquals(s.failedCalls, 0);
+  assertEquals(s.totals.failed, 1);
+});
+
+Deno.test("events from one operation reach listeners in seq order after the state settled", async () => {
+  const { cb, clock } = setup();
+  const seen: string[] = [];
+  cb.subscribe((e) => seen.push(`${e.seq}:${e.type}:${cb.state}`));
+  await calls(cb, clock, 5, true);
+  const last = seen.slice(-3);
+  assertEquals(last.map((s) => s.split(":")[1]), [
+    "ERROR",
+    "FAILURE_RATE_EXCEEDED",
+    "STATE_TRANSITION",
+  ]);
+  // Every one of them was delivered once the breaker was already OPEN.
+  for (const s of last) assert(s.endsWith(":OPEN"), s);
+});
+
+Deno.test("a disposed breaker still honours the half-open limit and a TTL, lazily", async () => {
+  const { cb, clock } = await tripped({ maxWaitDurationInHalfOpenState: 10_000 });
+  clock.advance(30_000);
+  assertEquals(cb.state, "HALF_OPEN");
+  const hung = [deferred(), deferred(), deferred()];
+  const trials = hung.map((d) => settle(cb.execute(() => d.promise)));
+  cb.dispose();
+  assertEquals(clock.pendingTimers(), 0);
+  clock.advance(10_000);
+  // The deadline passed with the trials still hung: the next look at the breaker sees OPEN.
+  assertEquals(cb.snapshot().state, "OPEN");
+  assertEquals(cb.state, "OPEN");
+  hung.forEach((d) => d.resolve("late"));
+  await Promise.all(trials);
+
+  cb.transitionTo("FORCED_OPEN", { ttlMs: 5_000 });
+  assertEquals(cb.snapshot().ttlExpiresAt, START + 40_000 + 5_000);
+  assertEquals(clock.pendingTimers(), 0);
+  clock.advance(5_000);
+  assertEquals(await cb.execute(() => Promise.resolve("through")), "through");
+  assertEquals(cb.state, "CLOSED");
+  assertEquals(clock.pendingTimers(), 0);
 });

@@ -1,8 +1,18 @@
 /** Time source injected into the breaker so every test can run in virtual time. */
 
-/** Milliseconds since the epoch plus a one-shot timer, the only time primitives the breaker uses. */
+/**
+ * The only time primitives the breaker uses: a monotonic reading for every duration, deadline
+ * and window, the wall clock for timestamps shown to people, and a one-shot timer.
+ */
 export interface Clock {
+  /**
+   * Milliseconds on a monotonic timeline (any origin): what calls are timed with. A wall-clock
+   * step (NTP, VM resume) must not move it; if an injected clock goes backwards anyway, the
+   * breaker treats the step as no time passing.
+   */
   now(): number;
+  /** Epoch milliseconds for event timestamps; defaults to now() for clocks of one timeline. */
+  wallNow?(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
@@ -15,9 +25,13 @@ export const MAX_TIMER_MS = 2_147_483_647;
 
 type TimerId = ReturnType<typeof globalThis.setTimeout>;
 
-/** The wall clock; its timers are unref'd so an idle breaker never keeps the process alive. */
+/**
+ * The process's clocks: performance.now() (monotonic) for durations, Date.now() for timestamps.
+ * Its timers are unref'd so an idle breaker never keeps the process alive.
+ */
 export const realClock: Clock = Object.freeze({
-  now: () => Date.now(),
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
   setTimeout(fn: () => void, ms: number): unknown {
     const id: unknown = globalThis.setTimeout(fn, ms);
     // Recent Deno returns a Node-style Timeout with unref(); older Deno a number for unrefTimer.
@@ -35,3 +49,19 @@ export const realClock: Clock = Object.freeze({
     globalThis.clearTimeout(handle as TimerId);
   },
 });
+
+/**
+ * Wraps a time source so its readings never decrease: a backward step is taken as no time
+ * passing, and time then moves on at the source's pace from where it was. A window or deadline
+ * read through it can neither freeze for the length of the step nor run backwards.
+ */
+export function steady(read: () => number): () => number {
+  let last = -Infinity;
+  let offset = 0;
+  return () => {
+    const t = read() + offset;
+    if (t >= last) return (last = t);
+    offset += last - t;
+    return last;
+  };
+}

@@ -1,10 +1,14 @@
 import { assert, assertEquals } from "@std/assert";
-import { MAX_TIMER_MS, realClock } from "./clock.ts";
+import { MAX_TIMER_MS, realClock, steady } from "./clock.ts";
 
-Deno.test("realClock.now follows Date.now", () => {
-  const before = Date.now();
+Deno.test("realClock.now is monotonic time (performance.now), wallNow the wall clock", () => {
+  // A wall-clock step (NTP, VM resume) must not reach durations or deadlines.
+  const before = performance.now();
   const now = realClock.now();
-  assert(now >= before && now <= Date.now());
+  assert(now >= before && now <= performance.now(), `now ${now} is not performance.now()`);
+  const wallBefore = Date.now();
+  const wall = realClock.wallNow!();
+  assert(wall >= wallBefore && wall <= Date.now());
 });
 
 Deno.test("realClock timers can be cleared before they fire and do not leak", () => {
@@ -51,4 +55,16 @@ Deno.test("realClock timers do not keep the process alive", async () => {
 
 Deno.test("MAX_TIMER_MS is the signed 32-bit limit of setTimeout", () => {
   assertEquals(MAX_TIMER_MS, 2 ** 31 - 1);
+});
+
+Deno.test("steady() never goes back and keeps the source's pace after a backward step", () => {
+  let raw = 10_000;
+  const now = steady(() => raw);
+  assertEquals(now(), 10_000);
+  raw = 4_000; // six seconds back
+  assertEquals(now(), 10_000);
+  raw = 4_500;
+  assertEquals(now(), 10_500);
+  raw = 20_000; // forward steps pass through: a monotonic source does not make them
+  assertEquals(now(), 26_000);
 });

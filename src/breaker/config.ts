@@ -49,7 +49,19 @@ export interface BreakerConfig {
   recordError?: (e: unknown) => boolean;
   /** Which errors the breaker ignores entirely; wins over recordError. */
   ignoreError?: (e: unknown) => boolean;
+  /**
+   * Set by validateBreakerConfig: what it changed from the request and why (for example a
+   * minimum lowered to the window size). Carried over when a validated config is validated again.
+   */
+  readonly adjustments?: readonly string[];
 }
+
+/**
+ * Upper bound of every size-like setting (slidingWindowSize, minimumNumberOfCalls,
+ * permittedNumberOfCallsInHalfOpenState, eventBufferSize): each sizes an array or a loop, and a
+ * value near 2^32 would fail inside a timer instead of at start-up.
+ */
+export const MAX_SIZE_SETTING = 100_000;
 
 /** The seed's defaults; maxWaitDurationInHalfOpenState is ours (Resilience4j's 0 = forever). */
 export const DEFAULT_BREAKER_CONFIG: Readonly<BreakerConfig> = Object.freeze({
@@ -134,6 +146,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   "openWaitBackoff",
   "recordError",
   "ignoreError",
+  "adjustments",
 ]);
 
 const show = (v: unknown): string => {
@@ -170,13 +183,7 @@ const positiveInt = (field: string, v: unknown, max = Number.MAX_SAFE_INTEGER): 
   return n;
 };
 
-const nonNegativeInt = (field: string, v: unknown): number => {
-  const n = number(field, v);
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new RangeError(`${field} must be a non-negative integer, got ${show(v)}`);
-  }
-  return n;
-};
+const size = (field: string, v: unknown): number => positiveInt(field, v, MAX_SIZE_SETTING);
 
 const halfOpenMaxWait = (v: unknown): number => {
   // Resilience4j reads 0 as "wait forever", the cause of breakers stuck in HALF_OPEN; refuse it.
@@ -249,14 +256,17 @@ export function validateBreakerConfig(partial: Partial<BreakerConfig> = {}): Bre
       }`,
     );
   }
-  const slidingWindowSize = positiveInt("slidingWindowSize", raw.slidingWindowSize);
-  const minimumNumberOfCalls = positiveInt("minimumNumberOfCalls", raw.minimumNumberOfCalls);
+  const slidingWindowSize = size("slidingWindowSize", raw.slidingWindowSize);
+  const adjustments = adjustmentList(raw.adjustments);
+  let minimumNumberOfCalls = size("minimumNumberOfCalls", raw.minimumNumberOfCalls);
   if (slidingWindowType === "COUNT_BASED" && minimumNumberOfCalls > slidingWindowSize) {
-    // Such a window can never hold enough calls, so the breaker would never open.
-    throw new RangeError(
-      `minimumNumberOfCalls must be <= slidingWindowSize (${slidingWindowSize}) for a ` +
-        `COUNT_BASED window, got ${minimumNumberOfCalls}`,
+    // Such a window could never hold enough calls to open; Resilience4j lowers the minimum too,
+    // so `slidingWindowSize: 3` alone (the default minimum is 5) is a valid request.
+    adjustments.push(
+      `minimumNumberOfCalls ${minimumNumberOfCalls} lowered to the COUNT_BASED ` +
+        `slidingWindowSize ${slidingWindowSize}`,
     );
+    minimumNumberOfCalls = slidingWindowSize;
   }
   const waitDurationInOpenState = positiveInt(
     "waitDurationInOpenState",
@@ -266,7 +276,8 @@ export function validateBreakerConfig(partial: Partial<BreakerConfig> = {}): Bre
   const result: BreakerConfig = {
     failureRateThreshold: rate("failureRateThreshold", raw.failureRateThreshold),
     slowCallRateThreshold: rate("slowCallRateThreshold", raw.slowCallRateThreshold),
-    slowCallDurationThreshold: nonNegativeInt(
+    // 0 would make every call slow (a call of 0.2 ms is > 0 ms); Resilience4j refuses it too.
+    slowCallDurationThreshold: positiveInt(
       "slowCallDurationThreshold",
       raw.slowCallDurationThreshold,
     ),
@@ -274,13 +285,14 @@ export function validateBreakerConfig(partial: Partial<BreakerConfig> = {}): Bre
     slidingWindowType: slidingWindowType as SlidingWindowType,
     slidingWindowSize,
     waitDurationInOpenState,
-    permittedNumberOfCallsInHalfOpenState: positiveInt(
+    permittedNumberOfCallsInHalfOpenState: size(
       "permittedNumberOfCallsInHalfOpenState",
       raw.permittedNumberOfCallsInHalfOpenState,
     ),
     maxWaitDurationInHalfOpenState: halfOpenMaxWait(raw.maxWaitDurationInHalfOpenState),
-    eventBufferSize: positiveInt("eventBufferSize", raw.eventBufferSize),
+    eventBufferSize: size("eventBufferSize", raw.eventBufferSize),
     openWaitBackoff: backoff(raw.openWaitBackoff, waitDurationInOpenState),
+    adjustments: Object.freeze(adjustments),
   };
   const recordError = predicate("recordError", raw.recordError);
   const ignoreError = predicate("ignoreError", raw.ignoreError);
@@ -289,22 +301,33 @@ export function validateBreakerConfig(partial: Partial<BreakerConfig> = {}): Bre
   return Object.freeze(result);
 }
 
+const adjustmentList = (v: unknown): string[] => {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((a) => typeof a === "string")) {
+    throw new TypeError(`adjustments must be a list of strings, got ${show(v)}`);
+  }
+  return [...v];
+};
+
 /** The config without its predicates, safe to serialise for the admin API. */
 export type BreakerConfigSnapshot =
-  & Omit<BreakerConfig, "recordError" | "ignoreError" | "openWaitBackoff">
+  & Omit<BreakerConfig, "recordError" | "ignoreError" | "openWaitBackoff" | "adjustments">
   & {
     openWaitBackoff: OpenWaitBackoff | null;
     customRecordError: boolean;
     customIgnoreError: boolean;
+    /** What validation changed from the request; empty when the config is as given. */
+    adjustments: string[];
   };
 
 /** Drops the predicates (not serialisable) but says whether custom ones are installed. */
 export function configSnapshot(config: BreakerConfig): BreakerConfigSnapshot {
-  const { recordError, ignoreError, openWaitBackoff, ...rest } = config;
+  const { recordError, ignoreError, openWaitBackoff, adjustments, ...rest } = config;
   return {
     ...rest,
     openWaitBackoff: openWaitBackoff ? { ...openWaitBackoff } : null,
     customRecordError: recordError !== undefined,
     customIgnoreError: ignoreError !== undefined,
+    adjustments: [...(adjustments ?? [])],
   };
 }

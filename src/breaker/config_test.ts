@@ -1,10 +1,11 @@
-import { assert, assertEquals, assertFalse, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertFalse, assertStringIncludes, assertThrows } from "@std/assert";
 import {
   BREAKER_CONFIG_FIELDS,
   BREAKER_NUMERIC_FIELDS,
   type BreakerConfig,
   configSnapshot,
   DEFAULT_BREAKER_CONFIG,
+  MAX_SIZE_SETTING,
   validateBreakerConfig,
 } from "./config.ts";
 
@@ -91,30 +92,16 @@ Deno.test("invalid sizes are rejected naming field and value", () => {
   rejects({ eventBufferSize: 0 }, RangeError, "eventBufferSize must be an integer in [1,");
 });
 
-Deno.test("a COUNT_BASED window smaller than the minimum number of calls is rejected", () => {
-  rejects(
-    { slidingWindowSize: 4 },
-    RangeError,
-    "minimumNumberOfCalls must be <= slidingWindowSize (4) for a COUNT_BASED window, got 5",
-  );
-  // Seconds and calls are different units, so a TIME_BASED window may be shorter than the minimum.
-  assertEquals(
-    validateBreakerConfig({ slidingWindowType: "TIME_BASED", slidingWindowSize: 2 })
-      .minimumNumberOfCalls,
-    5,
-  );
-});
-
 Deno.test("invalid durations are rejected naming field and value", () => {
   rejects(
     { slowCallDurationThreshold: -1 },
     RangeError,
-    "slowCallDurationThreshold must be a non-negative integer, got -1",
+    "slowCallDurationThreshold must be an integer in [1, 9007199254740991], got -1",
   );
   rejects({ slowCallDurationThreshold: 1.5 }, RangeError, "got 1.5");
   assertEquals(
-    validateBreakerConfig({ slowCallDurationThreshold: 0 }).slowCallDurationThreshold,
-    0,
+    validateBreakerConfig({ slowCallDurationThreshold: 1 }).slowCallDurationThreshold,
+    1,
   );
   rejects(
     { waitDurationInOpenState: 0 },
@@ -240,4 +227,59 @@ Deno.test("configSnapshot drops predicates but reports them and survives JSON", 
   assertFalse("recordError" in s);
   assertEquals(JSON.parse(JSON.stringify(s)), s);
   assertEquals(s.openWaitBackoff, { multiplier: 2, maxWaitMs: 60_000, jitter: 0.1 });
+});
+
+Deno.test("size-like settings have documented upper bounds, checked at construction", () => {
+  for (
+    const field of [
+      "slidingWindowSize",
+      "minimumNumberOfCalls",
+      "permittedNumberOfCallsInHalfOpenState",
+      "eventBufferSize",
+    ] as const
+  ) {
+    const over = MAX_SIZE_SETTING + 1;
+    const e = assertThrows(
+      () => validateBreakerConfig({ slidingWindowType: "TIME_BASED", [field]: over }),
+      RangeError,
+    );
+    assertStringIncludes(e.message, field);
+    assertStringIncludes(e.message, String(over));
+    assertThrows(() => validateBreakerConfig({ [field]: 2 ** 32 }), RangeError, field);
+    assertEquals(
+      validateBreakerConfig({
+        slidingWindowType: "TIME_BASED",
+        slidingWindowSize: 60,
+        [field]: MAX_SIZE_SETTING,
+      })[field],
+      MAX_SIZE_SETTING,
+    );
+  }
+});
+
+Deno.test("minimumNumberOfCalls above a COUNT_BASED window is lowered to it, as Resilience4j does", () => {
+  assertEquals(validateBreakerConfig({ slidingWindowSize: 1 }).minimumNumberOfCalls, 1);
+  const c = validateBreakerConfig({ slidingWindowSize: 5, minimumNumberOfCalls: 6 });
+  assertEquals(c.minimumNumberOfCalls, 5);
+  const snap = configSnapshot(c);
+  assertEquals(snap.minimumNumberOfCalls, 5);
+  assertEquals(snap.adjustments, [
+    "minimumNumberOfCalls 6 lowered to the COUNT_BASED slidingWindowSize 5",
+  ]);
+  assertEquals(configSnapshot(validateBreakerConfig()).adjustments, []);
+  // A time window may need more calls than it has seconds.
+  assertEquals(
+    validateBreakerConfig({ slidingWindowType: "TIME_BASED", slidingWindowSize: 5 })
+      .minimumNumberOfCalls,
+    5,
+  );
+});
+
+Deno.test("slowCallDurationThreshold 0 is refused: it would make every call slow", () => {
+  const e = assertThrows(
+    () => validateBreakerConfig({ slowCallDurationThreshold: 0 }),
+    RangeError,
+  );
+  assertStringIncludes(e.message, "slowCallDurationThreshold");
+  assertStringIncludes(e.message, "got 0");
 });

@@ -22,7 +22,7 @@ export type BreakerEventType = typeof BREAKER_EVENT_TYPES[number];
 interface EventBase<T extends BreakerEventType> {
   readonly type: T;
   readonly breakerName: string;
-  /** clock.now() when emitted, epoch ms. */
+  /** Wall-clock epoch ms when emitted, for people; durations never come from it. */
   readonly at: number;
   /** The breaker's state when emitted (the new state for STATE_TRANSITION). */
   readonly state: BreakerState;
@@ -130,7 +130,7 @@ function stamp(
 interface CallLog {
   push(
     type: CallEventType,
-    at: number,
+    mono: number,
     state: BreakerState,
     seq: number,
     durationMs: number,
@@ -139,8 +139,8 @@ interface CallLog {
     errorMessage: string,
     retryAfterMs: number | null,
   ): void;
-  /** Oldest first. */
-  toArray(breakerName: string): BreakerEvent[];
+  /** Oldest first; `wallOffset` turns the stored monotonic times into wall-clock `at`. */
+  toArray(breakerName: string, wallOffset: number): BreakerEvent[];
 }
 
 function createCallLog(capacity: number): CallLog {
@@ -149,7 +149,7 @@ function createCallLog(capacity: number): CallLog {
   }
   const type = new Uint8Array(capacity);
   const flags = new Uint8Array(capacity); // 1 = late, 2 = slow, 4 = retryAfterMs is null
-  const at = new Float64Array(capacity);
+  const mono = new Float64Array(capacity);
   const seq = new Float64Array(capacity);
   const duration = new Float64Array(capacity);
   const retryAfter = new Float64Array(capacity);
@@ -162,7 +162,7 @@ function createCallLog(capacity: number): CallLog {
       const i = next;
       type[i] = CALL_TYPES.indexOf(t);
       flags[i] = (late ? 1 : 0) | (slow ? 2 : 0) | (retryAfterMs === null ? 4 : 0);
-      at[i] = when;
+      mono[i] = when;
       seq[i] = n;
       duration[i] = durationMs;
       retryAfter[i] = retryAfterMs ?? 0;
@@ -171,7 +171,7 @@ function createCallLog(capacity: number): CallLog {
       next = i + 1 === capacity ? 0 : i + 1;
       if (size < capacity) size++;
     },
-    toArray(breakerName) {
+    toArray(breakerName, wallOffset) {
       const out: BreakerEvent[] = [];
       const first = size < capacity ? 0 : next;
       for (let k = 0; k < size; k++) {
@@ -180,7 +180,7 @@ function createCallLog(capacity: number): CallLog {
         out.push(callEvent(
           CALL_TYPES[type[i]!]!,
           breakerName,
-          at[i]!,
+          mono[i]! + wallOffset,
           states[i]!,
           seq[i]!,
           duration[i]!,
@@ -195,8 +195,11 @@ function createCallLog(capacity: number): CallLog {
   };
 }
 
-/** Receives events synchronously; exceptions are contained by the hub. */
-export type BreakerEventListener = (event: BreakerEvent) => void;
+/**
+ * Receives events synchronously, once the breaker has settled; a throw or a rejected promise is
+ * contained by the hub.
+ */
+export type BreakerEventListener = (event: BreakerEvent) => unknown;
 
 /** Selects from the recent-event history. */
 export interface RecentEventsFilter {
@@ -241,18 +244,16 @@ export function createRingBuffer<T>(capacity: number): RingBuffer<T> {
 export interface EventHub {
   /** Registers a listener; the returned function unregisters it (idempotent). */
   subscribe(listener: BreakerEventListener): () => void;
-  /**
-   * Stamps and numbers the event, keeps it in history and delivers it to every listener; `at`
-   * defaults to now (callers that just read the clock pass it to save a read).
-   */
-  publish(body: BreakerEventBody, at?: number): BreakerEvent;
+  /** Stamps and numbers the event, keeps it in history and delivers it to every listener. */
+  publish(body: BreakerEventBody): BreakerEvent;
   /**
    * The per-call fast path, same effect as publish(): the outcome is numbered and kept in
-   * history, and an event object is built only when a listener is subscribed.
+   * history, and an event object is built only when a listener is subscribed. `mono` is the
+   * monotonic reading the caller just took; the event's `at` is its wall-clock equivalent.
    */
   publishCall(
     type: CallEventType,
-    at: number,
+    mono: number,
     durationMs: number,
     late: boolean,
     slow: boolean,
@@ -261,16 +262,26 @@ export interface EventHub {
   ): void;
   /** Recent events, oldest first (newest last). */
   recent(filter?: RecentEventsFilter): BreakerEvent[];
+  /**
+   * Queues deliveries until the matching release(): the breaker holds while it changes state, so
+   * a listener never sees, or acts on, a breaker half-way through its own bookkeeping.
+   */
+  hold(): void;
+  /** Ends a hold(); the outermost release delivers what was queued, in seq order. */
+  release(): void;
 }
 
 /** Options of createEventHub. */
 export interface EventHubOptions {
   breakerName: string;
   bufferSize: number;
+  /** The monotonic reading publishCall's `mono` comes from. */
   now: () => number;
+  /** Wall-clock epoch ms for `at`; defaults to `now` (one timeline). */
+  wallNow?: () => number;
   /** Read at publish time so each event records the state it was emitted in. */
   state: () => BreakerState;
-  /** Told about a listener that threw; its own exceptions are swallowed too. */
+  /** Told about a listener that threw or rejected; its own exceptions are swallowed too. */
   onListenerError?: (error: unknown, event: BreakerEvent) => void;
 }
 
@@ -287,41 +298,54 @@ export function createEventHub(options: EventHubOptions): EventHub {
   let listeners: { fn: BreakerEventListener }[] = [];
   const queue: BreakerEvent[] = [];
   let delivering = false;
+  let held = 0;
   let seq = 0;
+  const now = options.now;
+  const wallNow = options.wallNow;
+  /** Wall time of a monotonic reading: offset read now (both clocks tick at the same pace). */
+  const wallOf = wallNow === undefined
+    ? (mono: number) => mono
+    : (mono: number) => mono + (wallNow() - now());
+
+  const report = (error: unknown, event: BreakerEvent) => {
+    try {
+      options.onListenerError?.(error, event);
+    } catch {
+      // The error reporter is a listener too; it cannot break the breaker either.
+    }
+  };
 
   const deliver = (event: BreakerEvent) => {
     for (const entry of listeners) {
       try {
-        entry.fn(event);
+        const result = entry.fn(event);
+        // An async listener's rejection would otherwise be unhandled: fatal in Deno.
+        if (result instanceof Promise) result.catch((error) => report(error, event));
       } catch (error) {
-        try {
-          options.onListenerError?.(error, event);
-        } catch {
-          // The error reporter is a listener too; it cannot break the breaker either.
-        }
+        report(error, event);
       }
     }
   };
 
-  const dispatch = (event: BreakerEvent) => {
-    if (delivering) {
-      // Published from inside a listener: delivered after the current event, in seq order.
-      queue.push(event);
-      return;
-    }
+  const drain = () => {
     delivering = true;
     try {
-      deliver(event);
       while (queue.length > 0) deliver(queue.shift()!);
     } finally {
       delivering = false;
     }
   };
 
+  const dispatch = (event: BreakerEvent) => {
+    queue.push(event);
+    // Inside a listener or a hold: delivered later, after what is queued, in seq order.
+    if (!delivering && held === 0) drain();
+  };
+
   /** Numbers and keeps a call outcome; builds and delivers its event when asked or listened to. */
   const recordCall = (
     type: CallEventType,
-    at: number,
+    mono: number,
     durationMs: number,
     late: boolean,
     slow: boolean,
@@ -331,13 +355,13 @@ export function createEventHub(options: EventHubOptions): EventHub {
   ): BreakerEvent | null => {
     const state = options.state();
     const n = ++seq;
-    calls.push(type, at, state, n, durationMs, late, slow, errorMessage, retryAfterMs);
-    if (!build && listeners.length === 0 && !delivering) return null;
+    calls.push(type, mono, state, n, durationMs, late, slow, errorMessage, retryAfterMs);
+    if (!build && listeners.length === 0) return null;
     const name = options.breakerName;
     const event = callEvent(
       type,
       name,
-      at,
+      wallOf(mono),
       state,
       n,
       durationMs,
@@ -362,12 +386,11 @@ export function createEventHub(options: EventHubOptions): EventHub {
         listeners = listeners.filter((e) => e !== entry);
       };
     },
-    publish(body, at) {
-      const when = at ?? options.now();
+    publish(body) {
       if (isCallBody(body)) {
         return recordCall(
           body.type,
-          when,
+          now(),
           "durationMs" in body ? body.durationMs : 0,
           "late" in body ? body.late : false,
           "slow" in body ? body.slow : false,
@@ -376,22 +399,28 @@ export function createEventHub(options: EventHubOptions): EventHub {
           true,
         )!;
       }
-      const event = stamp(body, options.breakerName, when, options.state(), ++seq);
+      const event = stamp(body, options.breakerName, (wallNow ?? now)(), options.state(), ++seq);
       changes.push(event);
       dispatch(event);
       return event;
     },
-    publishCall(type, at, durationMs, late, slow, errorMessage, retryAfterMs) {
-      recordCall(type, at, durationMs, late, slow, errorMessage, retryAfterMs, false);
+    publishCall(type, mono, durationMs, late, slow, errorMessage, retryAfterMs) {
+      recordCall(type, mono, durationMs, late, slow, errorMessage, retryAfterMs, false);
+    },
+    hold() {
+      held++;
+    },
+    release() {
+      if (--held === 0 && !delivering && queue.length > 0) drain();
     },
     recent(filter = {}) {
       const { type, limit } = filter;
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
         throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
       }
-      const all = [...calls.toArray(options.breakerName), ...changes.toArray()].sort((a, b) =>
-        a.seq - b.seq
-      );
+      const offset = wallOf(0);
+      const all = [...calls.toArray(options.breakerName, offset), ...changes.toArray()]
+        .sort((a, b) => a.seq - b.seq);
       const matching = type === undefined ? all : all.filter((e) => e.type === type);
       return limit === undefined ? matching : matching.slice(Math.max(0, matching.length - limit));
     },

@@ -207,3 +207,33 @@ Deno.test("publish() and publishCall() share one numbering and one history", () 
   h.publish({ type: "RESET" });
   assertEquals(h.recent().map((e) => `${e.seq}:${e.type}`), ["1:SUCCESS", "2:ERROR", "3:RESET"]);
 });
+
+Deno.test("a listener's rejected promise is reported like a throw, and never left unhandled", async () => {
+  const reported: string[] = [];
+  const { h } = hub(10, (e, ev) => reported.push(`${(e as Error).message}@${ev.seq}`));
+  h.subscribe(() => Promise.reject(new Error("async boom")));
+  h.subscribe(async () => {
+    await null;
+    throw new Error("later boom");
+  });
+  h.publish({ type: "RESET" });
+  h.publishCall("SUCCESS", 1_000, 1, false, false, "", null);
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(reported.sort(), ["async boom@1", "async boom@2", "later boom@1", "later boom@2"]);
+});
+
+Deno.test("events published while held are delivered at release, in seq order", () => {
+  const { h } = hub();
+  const seen: number[] = [];
+  h.subscribe((e) => seen.push(e.seq));
+  h.hold();
+  h.publish({ type: "RESET" });
+  h.hold();
+  h.publishCall("SUCCESS", 1_000, 1, false, false, "", null);
+  h.release();
+  assertEquals(seen, [], "nothing is delivered until the outermost release");
+  h.release();
+  assertEquals(seen, [1, 2]);
+  h.publish({ type: "RESET" });
+  assertEquals(seen, [1, 2, 3]);
+});

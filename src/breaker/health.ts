@@ -18,21 +18,30 @@ export interface WindowHealth {
   readonly slowCallRateExceeded: boolean;
 }
 
-/** `part` as a percentage of `total`, or null when the sample is smaller than `minimum`. */
+/**
+ * `part` as a percentage of `total` for display, rounded to 0.001 (29 of 50 shows 58, not
+ * 57.99999999999999), or null when the sample is smaller than `minimum`. Never compared with a
+ * threshold: `atLeast` does that exactly.
+ */
 export function percentage(part: number, total: number, minimum: number): number | null {
   if (total === 0 || total < minimum) return null;
-  return (part / total) * 100;
+  return Math.round((part * 100_000) / total) / 1000;
+}
+
+/** part / total >= threshold %, compared without a division so exact thresholds trip. */
+function atLeast(part: number, total: number, thresholdPercent: number): boolean {
+  return part * 100 >= thresholdPercent * total;
 }
 
 /** Judges a window; a rate exactly at its threshold counts as exceeded (as in Resilience4j). */
 export function evaluateHealth(counts: WindowCounts, policy: HealthPolicy): WindowHealth {
-  const failureRate = percentage(counts.failed, counts.total, policy.minimumNumberOfCalls);
-  const slowCallRate = percentage(counts.slow, counts.total, policy.minimumNumberOfCalls);
+  const { total, failed, slow } = counts;
+  const judged = total > 0 && total >= policy.minimumNumberOfCalls;
   return {
-    failureRate,
-    slowCallRate,
-    failureRateExceeded: failureRate !== null && failureRate >= policy.failureRateThreshold,
-    slowCallRateExceeded: slowCallRate !== null && slowCallRate >= policy.slowCallRateThreshold,
+    failureRate: percentage(failed, total, policy.minimumNumberOfCalls),
+    slowCallRate: percentage(slow, total, policy.minimumNumberOfCalls),
+    failureRateExceeded: judged && atLeast(failed, total, policy.failureRateThreshold),
+    slowCallRateExceeded: judged && atLeast(slow, total, policy.slowCallRateThreshold),
   };
 }
 
@@ -53,14 +62,13 @@ export function halfOpenVerdict(
   trials: number,
 ): "healthy" | "unhealthy" | "undecided" {
   const remaining = Math.max(0, trials - counts.total);
-  const rate = (n: number) => (n / trials) * 100;
+  const { failureRateThreshold: failures, slowCallRateThreshold: slows } = policy;
+  if (atLeast(counts.failed, trials, failures) || atLeast(counts.slow, trials, slows)) {
+    return "unhealthy";
+  }
   if (
-    rate(counts.failed) >= policy.failureRateThreshold ||
-    rate(counts.slow) >= policy.slowCallRateThreshold
-  ) return "unhealthy";
-  if (
-    rate(counts.failed + remaining) < policy.failureRateThreshold &&
-    rate(counts.slow + remaining) < policy.slowCallRateThreshold
+    !atLeast(counts.failed + remaining, trials, failures) &&
+    !atLeast(counts.slow + remaining, trials, slows)
   ) return "healthy";
   return "undecided";
 }

@@ -66,3 +66,35 @@ Deno.test("halfOpenVerdict decides as soon as the remaining trials cannot change
   assertEquals(halfOpenVerdict(c(1, 0), policy, 4), "undecided");
   assertEquals(halfOpenVerdict(c(0, 0), policy, 4), "undecided");
 });
+
+Deno.test("thresholds compare exactly: 29 of 50 is 58 %, 57 of 100 is 57 %, 29 of 100 is 29 %", () => {
+  for (const [part, total] of [[29, 50], [57, 100], [29, 100]] as const) {
+    const threshold = (part * 100) / total;
+    const counts = { total, failed: part, slow: part, slowFailed: part };
+    const h = evaluateHealth(counts, {
+      failureRateThreshold: threshold,
+      slowCallRateThreshold: threshold,
+      minimumNumberOfCalls: 1,
+    });
+    assert(h.failureRateExceeded, `${part}/${total} at ${threshold}`);
+    assert(h.slowCallRateExceeded, `${part}/${total} at ${threshold}`);
+    // Shown rounded: 57.99999999999999 would read as below its own threshold.
+    assertEquals(h.failureRate, threshold);
+    assertEquals(percentage(part, total, 1), threshold);
+  }
+});
+
+Deno.test("the early half-open verdict compares exactly too", () => {
+  const verdictOf = (failed: number, total: number, trials: number, threshold: number) =>
+    halfOpenVerdict({ total, failed, slow: 0, slowFailed: 0 }, {
+      failureRateThreshold: threshold,
+      slowCallRateThreshold: 100,
+      minimumNumberOfCalls: trials,
+    }, trials);
+  assertEquals(verdictOf(29, 29, 100, 29), "unhealthy");
+  assertEquals(verdictOf(57, 57, 100, 57), "unhealthy");
+  assertEquals(verdictOf(29, 50, 50, 58), "unhealthy");
+  // 28 failed and 71 healthy out of 100: one trial left can reach 29 %, so not healthy yet.
+  assertEquals(verdictOf(28, 99, 100, 29), "undecided");
+  assertEquals(verdictOf(27, 99, 100, 29), "healthy");
+});

@@ -48,3 +48,18 @@ Deno.test("test clock refuses to go backwards", () => {
   const clock = createTestClock();
   assertThrows(() => clock.advance(-1), RangeError);
 });
+
+Deno.test("test clock steps the wall clock alone, and jumps both readings without firing timers", () => {
+  const clock = createTestClock(1_000);
+  let fired = 0;
+  clock.setTimeout(() => fired++, 100);
+  clock.stepWall(-500);
+  assertEquals([clock.now(), clock.wallNow()], [1_000, 500]);
+  clock.jump(-1_000);
+  assertEquals([clock.now(), clock.wallNow()], [0, -500]);
+  assertEquals(fired, 0);
+  clock.advance(100); // timers run on elapsed time, whatever the readings did
+  assertEquals(fired, 1);
+  assertEquals([clock.now(), clock.wallNow()], [100, -400]);
+  assertThrows(() => clock.jump(NaN), RangeError);
+});

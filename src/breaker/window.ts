@@ -1,5 +1,7 @@
 /** Sliding windows of call outcomes: the last N calls, or the calls of the last N seconds. */
 
+import { steady } from "./clock.ts";
+
 /** What one finished call contributes to a window. */
 export interface CallOutcome {
   readonly failed: boolean;
@@ -19,7 +21,6 @@ export interface WindowCounts {
 
 /** A window that accepts outcomes and reports its current aggregates. */
 export interface SlidingWindow {
-  /** Adds an outcome and returns the aggregates including it. */
   /**
    * Adds one outcome and returns the aggregates as a live read-only view, valid until the next
    * record (no allocation on the per-call path); use counts() for a copy to keep.
@@ -81,11 +82,14 @@ export function createCountWindow(size: number): SlidingWindow {
  * `size` one-second buckets covering the current second and the size-1 before it. Buckets are
  * aged out on every read as well as every write, so an idle period empties the window instead
  * of leaving stale failures that trip the breaker on the next call (a Resilience4j complaint).
+ * `now` should be monotonic; a reading that goes backwards counts as no time passing, so the
+ * window keeps sliding at the clock's pace instead of freezing for the length of the step.
  */
-export function createTimeWindow(size: number, now: () => number): SlidingWindow {
+export function createTimeWindow(size: number, clockNow: () => number): SlidingWindow {
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`time window size must be a positive integer, got ${size}`);
   }
+  const now = steady(clockNow);
   const secondOf = (ms: number) => Math.floor(ms / 1000);
   let head = secondOf(now());
   const buckets: MutableCounts[] = Array.from({ length: size }, zero);
@@ -103,8 +107,7 @@ export function createTimeWindow(size: number, now: () => number): SlidingWindow
   };
 
   const catchUp = (): void => {
-    // A clock that steps backwards keeps writing into the newest bucket rather than corrupting.
-    const current = Math.max(head, secondOf(now()));
+    const current = secondOf(now());
     if (current === head) return;
     // Bounded so an idle gap of any length costs at most one pass over the buckets.
     const steps = Math.min(current - head, size);

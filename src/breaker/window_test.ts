@@ -92,15 +92,21 @@ Deno.test("time window survives an idle gap of exactly one window and reuses buc
   assertEquals(w.counts(), { total: 1, failed: 0, slow: 0, slowFailed: 0 });
 });
 
-Deno.test("time window keeps counting into the newest bucket when the clock steps back", () => {
-  let now = 5_000;
-  const w = createTimeWindow(2, () => now);
+Deno.test("time window keeps sliding at the clock's pace after the clock steps back", () => {
+  let now = 3_600_000 + 5_000;
+  const w = createTimeWindow(10, () => now);
   w.record(FAIL);
-  now = 1_000;
+  now = 5_000; // an hour back
   w.record(FAIL);
+  assertEquals(w.counts().total, 2, "a backward step loses nothing");
+  now += 9_000; // nine seconds after the step: still within the 10 s window
   assertEquals(w.counts().total, 2);
-  now = 6_000; // one second after the newest bucket: nothing is lost yet
-  assertEquals(w.counts().total, 2);
-  now = 7_000;
+  now += 2_000; // eleven seconds after the step: both calls have aged out
+  assertEquals(w.counts().total, 0);
+  // Five failures 60 s apart never share a 10 s window.
+  for (let i = 0; i < 5; i++) {
+    w.record(FAIL);
+    now += 60_000;
+  }
   assertEquals(w.counts().total, 0);
 });
