@@ -89,3 +89,28 @@ Deno.test("the redacted config hides the password and the admin token", () => {
   assertEquals(shown.includes("0123456789abcdef-secret"), false);
   assertMatch(shown, /app:\*\*\*@db/);
 });
+
+Deno.test("BREAKER_SLIDING_WINDOW_SIZE=3 alone starts: the default minimum of 5 is lowered to 3", () => {
+  const c = loadConfig({ BREAKER_SLIDING_WINDOW_SIZE: "3" });
+  assertEquals(c.breaker.slidingWindowSize, 3);
+  assertEquals(c.breaker.minimumNumberOfCalls, 3);
+  assertEquals(c.breaker.adjustments, [
+    "minimumNumberOfCalls 5 lowered to the COUNT_BASED slidingWindowSize 3",
+  ]);
+});
+
+Deno.test("a size beyond its bound or a zero slow-call threshold is named by variable", () => {
+  const err = assertThrows(
+    () => loadConfig({ BREAKER_PERMITTED_NUMBER_OF_CALLS_IN_HALF_OPEN_STATE: "4294967296" }),
+    ConfigError,
+  );
+  assertMatch(
+    err.message,
+    /BREAKER_PERMITTED_NUMBER_OF_CALLS_IN_HALF_OPEN_STATE: .*\[1, 100000\], got 4294967296/,
+  );
+  assertMatch(
+    assertThrows(() => loadConfig({ BREAKER_SLOW_CALL_DURATION_THRESHOLD_MS: "0" }), ConfigError)
+      .message,
+    /BREAKER_SLOW_CALL_DURATION_THRESHOLD_MS: slowCallDurationThreshold must be .*got 0/,
+  );
+});

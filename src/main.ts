@@ -46,6 +46,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     // Records Kafka refuses for good are the record's fault, not the broker's.
     ignoreError: isPerRecordError,
   });
+  const { adjustments } = breaker.snapshot().config;
+  if (adjustments.length > 0) logger.warn("breaker config adjusted", { adjustments });
   breaker.subscribe((e) => {
     if (e.type === "STATE_TRANSITION") {
       logger.warn("circuit breaker transition", {

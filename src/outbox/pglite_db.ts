@@ -4,12 +4,26 @@
  */
 import { PGlite } from "@electric-sql/pglite";
 import type { Db, Leadership, Queryable } from "./db.ts";
+import { lockDataDir, type StoreLock } from "./store_lock.ts";
 
-/** Opens (creating on first use) an embedded database in `dataDir`, or in memory when null. */
+/**
+ * Opens (creating on first use) an embedded database in `dataDir`, or in memory when null. A
+ * folder has one owner: a second process gets StoreInUseError before anything is opened.
+ */
 export async function createPgliteDb(dataDir: string | null): Promise<Db> {
-  if (dataDir) await Deno.mkdir(dataDir, { recursive: true });
-  const pg = dataDir ? new PGlite(dataDir) : new PGlite();
-  await pg.waitReady;
+  let lock: StoreLock | null = null;
+  let pg: PGlite;
+  try {
+    if (dataDir) {
+      lock = await lockDataDir(dataDir);
+      await Deno.mkdir(dataDir, { recursive: true });
+    }
+    pg = dataDir ? new PGlite(dataDir) : new PGlite();
+    await pg.waitReady;
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   const wrap = (q: Pick<PGlite, "query" | "exec">): Queryable => ({
     async query<T>(text: string, params?: unknown[]): Promise<T[]> {
       // Parameterless text may hold several statements (migrations): the simple protocol runs it.
@@ -42,7 +56,11 @@ export async function createPgliteDb(dataDir: string | null): Promise<Db> {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await pg.close();
+      try {
+        await pg.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

@@ -125,7 +125,9 @@ export async function spawnService(opts: SpawnOptions): Promise<ServiceProc> {
     await proc.exited;
     throw new Error(
       `service ${opts.name} ${
-        port === -1 ? "exited" : `did not start within ${timeoutMs} ms`
+        port === -1
+          ? `exited (code ${proc.exitStatus?.code})`
+          : `did not start within ${timeoutMs} ms`
       }; last output:\n${lines.slice(-20).join("\n")}`,
     );
   }
