@@ -3,13 +3,15 @@
  * the same resolved promise, plus the bare call as the floor. Run: deno bench -A scripts/bench/breaker_bench.ts
  *
  * Rows:
- * - ours, default config (COUNT_BASED window of 100, failure and slow-call rates): every call is
- *   timed, two clock reads, for slow-call detection and the duration metrics;
+ * - ours, default config (COUNT_BASED window of 10, failure and slow-call rates): every call is
+ *   timed on the monotonic clock, two performance.now() reads, for slow-call detection and the
+ *   duration metrics;
  * - opossum, default rolling stats;
  * - cockatiel with ConsecutiveBreaker (no window, no timing) and with CountBreaker (a count window
  *   and failure rate like ours; still no timing);
  * - diagnostics that account for the difference: ours with a constant clock (everything but the
- *   clock reads) and the two Date.now() calls alone.
+ *   clock reads), the two performance.now() reads alone, and two Date.now() reads (the wall
+ *   clock the breaker timed calls with before it moved to the monotonic one).
  */
 import CircuitBreakerOpossum from "opossum";
 import { circuitBreaker, ConsecutiveBreaker, CountBreaker, handleAll } from "cockatiel";
@@ -60,6 +62,9 @@ Deno.bench({ name: "diagnostic: ours, constant clock", group: "diagnostic" }, as
 });
 
 let sink = 0;
+Deno.bench({ name: "diagnostic: performance.now() twice", group: "diagnostic" }, () => {
+  sink += performance.now() - performance.now();
+});
 Deno.bench({ name: "diagnostic: Date.now() twice", group: "diagnostic" }, () => {
   sink += Date.now() - Date.now();
 });

@@ -228,7 +228,7 @@ export class CircuitBreaker {
     const clock = options.clock ?? realClock;
     this.#clock = clock;
     // performance.now() cannot step back; an injected clock might, so it is guarded.
-    this.#now = clock === realClock ? performance.now.bind(performance) : steady(() => clock.now());
+    this.#now = clock === realClock ? () => performance.now() : steady(() => clock.now());
     this.#wallNow = clock.wallNow ? () => clock.wallNow!() : this.#now;
     this.#random = options.random ?? Math.random;
     this.#closedPolicy = this.#config;
@@ -460,6 +460,7 @@ export class CircuitBreaker {
     throw new CallNotPermittedError(this.name, this.#data.kind, retryAfterMs);
   }
 
+  /** #held spelled out: no closure on the per-call path. */
   #settle(generation: number, start: number, threw: boolean, error: unknown): void {
     this.#hub.hold();
     try {
