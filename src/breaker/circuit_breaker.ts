@@ -174,6 +174,9 @@ const messageOf = (error: unknown): string => {
   }
 };
 
+/** Whole ms left until `deadline`, rounded up so a client told to retry after it is never early. */
+const msUntil = (deadline: number, now: number): number => Math.max(0, Math.ceil(deadline - now));
+
 const exceededReason = (health: WindowHealth, config: BreakerConfig): string =>
   [
     health.failureRateExceeded
@@ -341,7 +344,7 @@ export class CircuitBreaker {
     const now = this.#now();
     const { counts, health } = this.#stats();
     let retryAfterMs: number | null = null;
-    if (d.kind === "OPEN") retryAfterMs = Math.max(0, d.retryAt - now);
+    if (d.kind === "OPEN") retryAfterMs = msUntil(d.retryAt, now);
     else if (d.kind === "FORCED_OPEN") retryAfterMs = this.#ttlRemaining();
     return {
       name: this.name,
@@ -430,7 +433,7 @@ export class CircuitBreaker {
     const d = this.#data;
     switch (d.kind) {
       case "OPEN":
-        return this.#reject(Math.max(0, d.retryAt - this.#now()));
+        return this.#reject(msUntil(d.retryAt, this.#now()));
       case "FORCED_OPEN":
         return this.#reject(this.#ttlRemaining());
       case "HALF_OPEN":
@@ -733,7 +736,7 @@ export class CircuitBreaker {
   }
 
   #ttlRemaining(): number | null {
-    return this.#ttl === null ? null : Math.max(0, this.#ttl.expiresAt - this.#now());
+    return this.#ttl === null ? null : msUntil(this.#ttl.expiresAt, this.#now());
   }
 
   #clearTtl(): void {

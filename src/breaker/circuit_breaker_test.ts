@@ -963,6 +963,8 @@ Deno.test("the real clock is the default and an idle breaker keeps no timer aliv
   assertEquals(cb.state, "OPEN");
   const remaining = cb.snapshot().retryAfterMs;
   assert(remaining !== null && remaining <= 30_000 && remaining > 29_000);
+  // Whole milliseconds, although the monotonic clock reads fractions.
+  assert(Number.isInteger(remaining), `retryAfterMs ${remaining}`);
   cb.dispose();
   assertInstanceOf(cb, CircuitBreaker);
 });
@@ -1118,4 +1120,22 @@ Deno.test("a disposed breaker still honours the half-open limit and a TTL, lazil
   assertEquals(await cb.execute(() => Promise.resolve("through")), "through");
   assertEquals(cb.state, "CLOSED");
   assertEquals(clock.pendingTimers(), 0);
+});
+
+Deno.test("with the real clock, event timestamps are whole wall-clock ms and durations monotonic", async () => {
+  const cb = new CircuitBreaker("real-events");
+  const events: BreakerEvent[] = [];
+  cb.subscribe((e) => events.push(e));
+  const before = Date.now();
+  await cb.execute(() => Promise.resolve(1));
+  cb.transitionTo("FORCED_OPEN");
+  await assertRejects(() => cb.execute(() => Promise.resolve(1)), CallNotPermittedError);
+  const after = Date.now();
+  assertEquals(events.map((e) => e.type), ["SUCCESS", "STATE_TRANSITION", "NOT_PERMITTED"]);
+  for (const e of [...events, ...cb.recentEvents()]) {
+    assert(Number.isInteger(e.at) && e.at >= before - 1 && e.at <= after + 1, `at ${e.at}`);
+  }
+  const ok = ofType(events[0], "SUCCESS");
+  assert(ok.durationMs >= 0 && ok.durationMs < 1_000, `duration ${ok.durationMs}`);
+  cb.dispose();
 });

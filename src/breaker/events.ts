@@ -180,7 +180,7 @@ function createCallLog(capacity: number): CallLog {
         out.push(callEvent(
           CALL_TYPES[type[i]!]!,
           breakerName,
-          mono[i]! + wallOffset,
+          Math.round(mono[i]! + wallOffset),
           states[i]!,
           seq[i]!,
           duration[i]!,
@@ -302,10 +302,12 @@ export function createEventHub(options: EventHubOptions): EventHub {
   let seq = 0;
   const now = options.now;
   const wallNow = options.wallNow;
-  /** Wall time of a monotonic reading: offset read now (both clocks tick at the same pace). */
-  const wallOf = wallNow === undefined
-    ? (mono: number) => mono
-    : (mono: number) => mono + (wallNow() - now());
+  /**
+   * Wall time of a monotonic reading, in whole epoch ms: the offset between the clocks is read
+   * now (both tick at the same pace; only a wall-clock step moves it).
+   */
+  const wallOffset = wallNow === undefined ? () => 0 : () => wallNow() - now();
+  const wallOf = (mono: number) => Math.round(mono + wallOffset());
 
   const report = (error: unknown, event: BreakerEvent) => {
     try {
@@ -418,7 +420,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
         throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
       }
-      const offset = wallOf(0);
+      const offset = wallOffset();
       const all = [...calls.toArray(options.breakerName, offset), ...changes.toArray()]
         .sort((a, b) => a.seq - b.seq);
       const matching = type === undefined ? all : all.filter((e) => e.type === type);
