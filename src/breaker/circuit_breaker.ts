@@ -8,13 +8,12 @@ import {
   validateBreakerConfig,
 } from "./config.ts";
 import { CallNotPermittedError, IllegalTransitionError } from "./errors.ts";
-import {
-  type BreakerEvent,
-  type BreakerEventBody,
-  type BreakerEventListener,
-  createEventHub,
-  type EventHub,
-  type RecentEventsFilter,
+import { createEventHub, type EventHub } from "./event_hub.ts";
+import type {
+  BreakerEvent,
+  BreakerEventBody,
+  BreakerEventListener,
+  RecentEventsFilter,
 } from "./events.ts";
 import {
   evaluateHealth,
