@@ -162,9 +162,10 @@ export interface EventHubOptions {
 }
 
 /**
- * Creates an event hub. A listener that throws is reported and skipped, never propagated: the
- * breaker's bookkeeping must not depend on a metrics exporter. Events published from inside a
- * listener are queued, so every listener sees every event in `seq` order.
+ * Creates an event hub. A listener that throws or rejects is reported and skipped, never
+ * propagated: the breaker's bookkeeping must not depend on a metrics exporter. Events published
+ * from inside a listener or during a hold are queued, so every listener sees every event in `seq`
+ * order, and only once the breaker has settled.
  */
 export function createEventHub(options: EventHubOptions): EventHub {
   // Call outcomes arrive thousands per second; kept apart, they cannot push the rare state
@@ -277,7 +278,8 @@ export function createEventHub(options: EventHubOptions): EventHub {
           true,
         )!;
       }
-      const event = stamp(body, options.breakerName, (wallNow ?? now)(), options.state(), ++seq);
+      const at = Math.round((wallNow ?? now)());
+      const event = stamp(body, options.breakerName, at, options.state(), ++seq);
       changes.push(event);
       dispatch(event);
       return event;
