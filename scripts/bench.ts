@@ -12,6 +12,8 @@
 import { Kafka, logLevel } from "kafkajs";
 import { createPostgresDb } from "../src/outbox/db.ts";
 import { freePortPair } from "./free_port.ts";
+import { profileWhile, stageTimes } from "./bench/profile.ts";
+import { type CpuSample, perRequestUs, postmasterPid, readStat, sampleCpu } from "./bench/cpu.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = parseArgs(Deno.args);
@@ -19,6 +21,8 @@ const SMOKE = args.smoke === true;
 const DURATION = Number(args.duration ?? (SMOKE ? 2 : 10));
 const CONNECTIONS = Number(args.connections ?? (SMOKE ? 8 : 64));
 const THREADS = Number(args.threads ?? (SMOKE ? 1 : 2));
+const WARMUP = Number(args.warmup ?? (SMOKE ? 1 : 3));
+const PROFILE = args.profile === true;
 const OUT = String(args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`);
 const KAFKA_PORT = Deno.env.get("BENCH_KAFKA_PORT") ?? String(freePortPair(29292));
 const BROKER = `127.0.0.1:${KAFKA_PORT}`;
@@ -26,7 +30,12 @@ const DATABASE_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
 
 for (
-  const [name, v] of [["duration", DURATION], ["connections", CONNECTIONS], ["threads", THREADS]]
+  const [name, v] of [
+    ["duration", DURATION],
+    ["connections", CONNECTIONS],
+    ["threads", THREADS],
+    ["warmup", WARMUP],
+  ]
 ) {
   if (!Number.isInteger(v) || (v as number) < 1) {
     fail(`--${name} must be a positive integer, got ${v}`);
@@ -42,6 +51,13 @@ interface WrkResult {
   p50_ms: number;
   p99_ms: number;
   p999_ms: number;
+  /** CPU ms wrk itself spent (its reaped time, read by the shell that waited for it). */
+  cpu_ms: number;
+}
+
+/** CPU µs per request of each process during a phase: the headline figures. */
+interface CpuPerRequest extends CpuSample {
+  wrk: number;
 }
 
 interface PhaseResult {
@@ -53,6 +69,7 @@ interface PhaseResult {
   errors: number;
   statuses: Record<string, number>;
   peakRssMb: number;
+  cpuUsPerRequest: CpuPerRequest;
 }
 
 function parseArgs(argv: string[]): Record<string, string | boolean> {
@@ -61,11 +78,17 @@ function parseArgs(argv: string[]): Record<string, string | boolean> {
     const a = argv[i]!;
     if (!a.startsWith("--")) fail(`unexpected argument "${a}"`);
     const key = a.slice(2);
-    if (!["smoke", "duration", "connections", "threads", "out", "keep"].includes(key)) {
-      fail(`unknown option "${a}" (known: --smoke --duration --connections --threads --out)`);
+    if (
+      !["smoke", "duration", "connections", "threads", "out", "keep", "warmup", "profile"].includes(
+        key,
+      )
+    ) {
+      fail(
+        `unknown option "${a}" (known: --smoke --duration --connections --threads --warmup --profile --out)`,
+      );
     }
     const next = argv[i + 1];
-    if (key === "smoke" || key === "keep") out[key] = true;
+    if (key === "smoke" || key === "keep" || key === "profile") out[key] = true;
     else if (next === undefined || next.startsWith("--")) fail(`option ${a} needs a value`);
     else {
       out[key] = next;
@@ -106,6 +129,17 @@ function kafka(cmd: string): Promise<string> {
     KAFKA_PORT,
     KAFKA_CONTROLLER_PORT: String(Number(KAFKA_PORT) + 1),
   });
+}
+
+/** The local broker's pid (from scripts/kafka.sh's pid file), or null when it is not running. */
+function kafkaPid(): number | null {
+  const dir = Deno.env.get("KAFKA_LOCAL_DIR") ?? `${ROOT}.cache/kafka`;
+  try {
+    const pid = Number(Deno.readTextFileSync(`${dir}/broker-${KAFKA_PORT}.pid`).trim());
+    return readStat(pid) ? pid : null;
+  } catch {
+    return null;
+  }
 }
 
 function freePort(): number {
@@ -158,14 +192,24 @@ function diff(after: Record<string, number>, before: Record<string, number>) {
   return out;
 }
 
-async function wrk(base: string, path: string, nonce: number): Promise<WrkResult> {
+async function wrk(
+  base: string,
+  path: string,
+  nonce: number,
+  seconds = DURATION,
+): Promise<WrkResult> {
+  // The shell that waited for wrk prints its own stat: cutime + cstime are wrk's CPU time.
   const text = await sh(
-    `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s --timeout 10s -s scripts/bench/post_payment.lua ${base}${path}`,
+    `wrk -t${THREADS} -c${CONNECTIONS} -d${seconds}s --timeout 10s -s scripts/bench/post_payment.lua ${base}${path}; ` +
+      `rc=$?; echo "CPU_STAT $(cat /proc/$$/stat)"; exit $rc`,
     { BENCH_NONCE: String(nonce) },
   );
   const line = text.split("\n").find((l) => l.startsWith("BENCH_JSON "));
   if (!line) throw new Error(`wrk printed no result:\n${text}`);
-  return JSON.parse(line.slice("BENCH_JSON ".length));
+  const stat = text.split("\n").find((l) => l.startsWith("CPU_STAT "))?.slice(9) ?? "";
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const cpuMs = (Number(fields[16 - 3]) + Number(fields[17 - 3])) * 10;
+  return { ...JSON.parse(line.slice("BENCH_JSON ".length)), cpu_ms: cpuMs };
 }
 
 async function json(url: string): Promise<Record<string, unknown>> {
@@ -231,8 +275,14 @@ async function main() {
   await kafka("start");
   const logPath = await Deno.makeTempFile({ prefix: "bench-service-", suffix: ".log" });
   const log = await Deno.open(logPath, { write: true });
+  const inspectPort = freePort();
   const service = new Deno.Command("deno", {
-    args: ["run", "-A", `${ROOT}src/main.ts`],
+    args: [
+      "run",
+      "-A",
+      ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+      `${ROOT}src/main.ts`,
+    ],
     cwd: ROOT,
     env: {
       PORT: String(port),
@@ -257,6 +307,7 @@ async function main() {
   let drain: Record<string, number> = {};
   let overhead: Record<string, number> = {};
   let verification: Record<string, unknown> = {};
+  let stages: Record<string, number> = {};
   try {
     await until(
       async () => {
@@ -271,9 +322,19 @@ async function main() {
     );
 
     let nonce = Math.floor(Date.now() / 1000) % 1_000_000 * 10;
+    const postmaster = postmasterPid(Number(new URL(DATABASE_URL).port || 5432));
+    const processes = {
+      service: () => service.pid,
+      postgres: () => postmaster,
+      kafka: () => kafkaPid(),
+    };
     const phase = async (name: string, path: string, route: string) => {
+      // Warm-up on the same route: V8's and the broker's JIT, pools, the topic's metadata.
+      if (WARMUP > 0) await wrk(base, path, ++nonce, WARMUP);
       const before = await statusCounts(base, route);
+      const cpuBefore = sampleCpu(processes);
       const [r, peak] = await withRss(service.pid, () => wrk(base, path, ++nonce));
+      const cpu = perRequestUs(cpuBefore, sampleCpu(processes), r.requests);
       const statuses = diff(await statusCounts(base, route), before);
       const result: PhaseResult = {
         phase: name,
@@ -284,12 +345,15 @@ async function main() {
         errors: r.errors_status + r.errors_connect + r.errors_timeout,
         statuses,
         peakRssMb: peak,
+        cpuUsPerRequest: { ...cpu, wrk: r.requests > 0 ? r.cpu_ms * 1000 / r.requests : NaN },
       };
       results.push(result);
+      const us = result.cpuUsPerRequest;
       console.log(
-        `bench: ${name}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${
-          r.p99_ms.toFixed(1)
-        } ms, ` +
+        `bench: ${name}: CPU µs/request service ${us.service.toFixed(0)}, Postgres ${
+          us.postgres.toFixed(0)
+        }, Kafka ${us.kafka.toFixed(0)}, wrk ${us.wrk.toFixed(0)}; ` +
+          `${result.requestsPerSecond.toFixed(0)} req/s, p99 ${r.p99_ms.toFixed(1)} ms, ` +
           `statuses ${JSON.stringify(statuses)}, errors ${result.errors}, peak RSS ${
             peak.toFixed(0)
           } MB`,
@@ -302,6 +366,7 @@ async function main() {
     await phase("bare (no I/O)", "/bench/bare", "/bench/bare");
     await phase("naive insert per request", "/bench/naive", "/bench/naive");
     await phase("healthy (Kafka up)", "/payments", "/payments");
+    if (PROFILE) stages = await profiledPhase(base, inspectPort, processes, ++nonce);
 
     await kafka("kill");
     // A few requests fail against the dead broker until the breaker opens.
@@ -335,6 +400,7 @@ async function main() {
     const backlog = Number((await json(`${base}/outbox`)).pending);
     await kafka("start");
     const t0 = performance.now();
+    const drainCpuBefore = sampleCpu(processes);
     await fetch(`${base}/circuit-breaker/kafka-publisher/state`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
@@ -347,7 +413,11 @@ async function main() {
         "the outbox to drain",
       ));
     const drainSeconds = (performance.now() - t0) / 1000;
+    const drainCpu = perRequestUs(drainCpuBefore, sampleCpu(processes), backlog);
     drain = {
+      cpuUsPerEventService: drainCpu.service,
+      cpuUsPerEventPostgres: drainCpu.postgres,
+      cpuUsPerEventKafka: drainCpu.kafka,
       backlog,
       seconds: drainSeconds,
       eventsPerSecond: backlog / drainSeconds,
@@ -356,7 +426,9 @@ async function main() {
     console.log(
       `bench: drain: ${backlog} events in ${drainSeconds.toFixed(2)} s = ${
         (backlog / drainSeconds).toFixed(0)
-      } events/s`,
+      } events/s; CPU µs/event service ${drainCpu.service.toFixed(0)}, Postgres ${
+        drainCpu.postgres.toFixed(0)
+      }, Kafka ${drainCpu.kafka.toFixed(0)}`,
     );
 
     overhead = await breakerOverhead();
@@ -410,6 +482,7 @@ async function main() {
     phases: results,
     drain,
     breakerOverheadNs: overhead,
+    stageCpuUsPerRequest: stages,
     ratios,
     verification,
   };
@@ -418,18 +491,27 @@ async function main() {
 
   const f = (n: number, d = 0) => Number.isFinite(n) ? n.toFixed(d) : "n/a";
   const table = [
-    "| phase | requests/s | p50 ms | p99 ms | p99.9 ms | errors | answers | peak RSS MB |",
-    "|---|---:|---:|---:|---:|---:|---|---:|",
-    ...results.map((r) =>
-      `| ${r.phase} | ${f(r.requestsPerSecond)} | ${f(r.p50Ms, 1)} | ${f(r.p99Ms, 1)} | ${
+    "CPU µs per request (per event in the drain row), by process:",
+    "",
+    "| phase | service µs | Postgres µs | Kafka µs | wrk µs | requests/s | p50 ms | p99 ms | p99.9 ms | errors | answers | peak RSS MB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ...results.map((r) => {
+      const us = r.cpuUsPerRequest;
+      return `| ${r.phase} | ${f(us.service)} | ${f(us.postgres)} | ${f(us.kafka)} | ${
+        f(us.wrk)
+      } | ${f(r.requestsPerSecond)} | ${f(r.p50Ms, 1)} | ${f(r.p99Ms, 1)} | ${
         f(r.p999Ms, 1)
       } | ${r.errors} | ${Object.entries(r.statuses).map(([s, n]) => `${n}×${s}`).join(", ")} | ${
         f(r.peakRssMb)
-      } |`
-    ),
-    `| drain (Kafka back) | ${f(drain.eventsPerSecond ?? NaN)} events/s | | | | | ${
-      drain.backlog ?? 0
-    } events in ${f(drain.seconds ?? NaN, 2)} s | ${f(drain.peakRssMb ?? NaN)} |`,
+      } |`;
+    }),
+    `| drain (Kafka back) | ${f(drain.cpuUsPerEventService ?? NaN)} | ${
+      f(drain.cpuUsPerEventPostgres ?? NaN)
+    } | ${f(drain.cpuUsPerEventKafka ?? NaN)} | | ${
+      f(drain.eventsPerSecond ?? NaN)
+    } events/s | | | | | ${drain.backlog ?? 0} events in ${f(drain.seconds ?? NaN, 2)} s | ${
+      f(drain.peakRssMb ?? NaN)
+    } |`,
     "",
     "| breaker overhead | ns per call |",
     "|---|---:|",
@@ -450,6 +532,42 @@ async function main() {
     console.error("bench: FAILED: accepted events are missing from the topic");
     Deno.exit(1);
   }
+}
+
+/**
+ * One more healthy phase under the V8 profiler: CPU µs per request of each stage of the path.
+ * What /proc counted beyond the JavaScript stages is the runtime outside JavaScript (the HTTP
+ * server and I/O in Rust, the compiler and GC threads). The profiler costs CPU of its own, so
+ * this phase is reported apart and never replaces the measured one.
+ */
+async function profiledPhase(
+  base: string,
+  inspectPort: number,
+  processes: Parameters<typeof sampleCpu>[0],
+  nonce: number,
+): Promise<Record<string, number>> {
+  const before = sampleCpu(processes);
+  const [r, profile] = await profileWhile(inspectPort, () => wrk(base, "/payments", nonce));
+  const cpu = perRequestUs(before, sampleCpu(processes), r.requests);
+  // Kept for a closer look (Chrome DevTools or any .cpuprofile viewer opens it).
+  const saved = OUT.replace(/\.json$/, "") + ".cpuprofile";
+  await Deno.writeTextFile(saved, JSON.stringify(profile));
+  const out: Record<string, number> = {};
+  let js = 0;
+  for (const [stage, us] of stageTimes(profile)) {
+    out[stage] = us / r.requests;
+    js += us / r.requests;
+  }
+  out["runtime outside JavaScript (HTTP server in Rust, I/O, GC and compiler threads)"] = Math.max(
+    0,
+    cpu.service - js,
+  );
+  out["total (from /proc)"] = cpu.service;
+  console.log("bench: CPU µs per request by stage (profiled healthy phase):");
+  for (const [stage, us] of Object.entries(out)) {
+    console.log(`  ${us.toFixed(1).padStart(7)}  ${stage}`);
+  }
+  return out;
 }
 
 async function wrkQuiet(base: string, nonce: number) {
