@@ -114,7 +114,12 @@ export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db 
   };
   globalThis.addEventListener("error", onError);
   const run = <T>(q: postgres.Sql | postgres.TransactionSql, text: string, params?: unknown[]) =>
-    q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[]) as unknown as Promise<T[]>;
+    q.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], {
+      // Named statements, prepared once per connection: postgres.js prepares nothing sent through
+      // unsafe() unless asked, and then describes every parameterised statement first, a second
+      // round trip per statement (measured: 35 µs of socket writes per accepted event).
+      prepare: true,
+    }) as unknown as Promise<T[]>;
 
   return {
     kind: "server",
