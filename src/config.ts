@@ -9,6 +9,12 @@ import {
   validateBreakerConfig,
 } from "./breaker/config.ts";
 import type { LogLevel } from "./log.ts";
+import {
+  DEFAULT_COMMIT_BATCH_MAX,
+  DEFAULT_COMMIT_CONCURRENCY,
+  DEFAULT_INLINE_BUDGET_MS,
+} from "./outbox/ingest.ts";
+import { DEFAULT_RELAY_BATCH_SIZE, DEFAULT_RELAY_POLL_INTERVAL_MS } from "./outbox/relay.ts";
 
 /** The validated service configuration. */
 export interface Config {
@@ -111,17 +117,25 @@ export function loadConfig(env: Env): Config {
     adminToken: adminToken === "" ? null : adminToken,
     logLevel: logLevel as LogLevel,
     relay: {
-      batchSize: read.int("RELAY_BATCH_SIZE", 500, { min: 1, max: 10_000 }),
-      pollIntervalMs: read.int("RELAY_POLL_INTERVAL_MS", 250, { min: 10 }),
+      batchSize: read.int("RELAY_BATCH_SIZE", DEFAULT_RELAY_BATCH_SIZE, { min: 1, max: 10_000 }),
+      pollIntervalMs: read.int("RELAY_POLL_INTERVAL_MS", DEFAULT_RELAY_POLL_INTERVAL_MS, {
+        min: 10,
+      }),
       leaseMs: read.int("OUTBOX_CLAIM_LEASE_MS", deliveryTimeoutMs + 15_000, { min: 1000 }),
     },
     inlinePublish: read.bool("INLINE_PUBLISH", true),
     benchRoutes: read.bool("BENCH_ROUTES", false),
     commit: {
-      concurrency: read.int("OUTBOX_COMMIT_CONCURRENCY", 2, { min: 1, max: 64 }),
-      batchMax: read.int("OUTBOX_COMMIT_BATCH_MAX", 256, { min: 1, max: 10_000 }),
+      concurrency: read.int("OUTBOX_COMMIT_CONCURRENCY", DEFAULT_COMMIT_CONCURRENCY, {
+        min: 1,
+        max: 64,
+      }),
+      batchMax: read.int("OUTBOX_COMMIT_BATCH_MAX", DEFAULT_COMMIT_BATCH_MAX, {
+        min: 1,
+        max: 10_000,
+      }),
     },
-    inlineBudgetMs: read.int("INLINE_PUBLISH_BUDGET_MS", 1000, { min: 0 }),
+    inlineBudgetMs: read.int("INLINE_PUBLISH_BUDGET_MS", DEFAULT_INLINE_BUDGET_MS, { min: 0 }),
     outboxRetentionMs: read.int("OUTBOX_RETENTION_HOURS", 168, { min: 0 }) * 3_600_000,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 100 }),
     bodyReadTimeoutMs: read.int("BODY_READ_TIMEOUT_MS", 10_000, { min: 100 }),

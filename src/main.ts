@@ -8,7 +8,7 @@ import { createApp } from "./http/app.ts";
 import { addBenchRoutes } from "./http/bench_routes.ts";
 import { reconcile } from "./reconcile/reconcile.ts";
 import { createKafkaPublisher } from "./kafka/kafkajs_publisher.ts";
-import { isPerRecordError } from "./kafka/errors.ts";
+import { isPerRecordError, KAFKA_PUBLISH_ERRORS } from "./kafka/errors.ts";
 import { createLogger, errorMessage, type Logger } from "./log.ts";
 import { instrumentPublisher } from "./metrics/instrumented_publisher.ts";
 import { createMetrics } from "./metrics/metrics.ts";
@@ -64,6 +64,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     db,
     breaker,
     publisher,
+    errors: KAFKA_PUBLISH_ERRORS,
     logger,
     batchSize: config.relay.batchSize,
     pollIntervalMs: config.relay.pollIntervalMs,
@@ -74,6 +75,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     db,
     breaker,
     publisher,
+    errors: KAFKA_PUBLISH_ERRORS,
     logger,
     instanceId: `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`,
     inline: config.inlinePublish,

@@ -65,3 +65,9 @@ export function describeKafkaError(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
   return t && !m.includes(t) ? `${t}: ${m}` : m;
 }
+
+/** How the outbox reads Kafka publish errors (the `PublishErrors` it is handed by main.ts). */
+export const KAFKA_PUBLISH_ERRORS = {
+  isPerRecord: isPerRecordError,
+  describe: describeKafkaError,
+};

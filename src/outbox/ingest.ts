@@ -4,23 +4,29 @@
  * Kafka's state never causes a lost or refused event.
  */
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { CallNotPermittedError } from "../breaker/errors.ts";
-import { describeKafkaError, isPerRecordError } from "../kafka/errors.ts";
 import type { Publisher } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../log.ts";
 import type { Db } from "./db.ts";
-import { toRecord } from "./records.ts";
 import { createBatcher } from "./batcher.ts";
+import { createRowPublisher, type PublishableRow, type PublishErrors } from "./publish_rows.ts";
 import {
   acceptEvents,
   type AcceptOutcome,
-  markDeadLettered,
   markPublished,
   type NewEvent,
   type OutboxStatus,
   releaseClaims,
 } from "./repository.ts";
+
+/** Outbox transactions running at once (group commit). */
+export const DEFAULT_COMMIT_CONCURRENCY = 2;
+/** Largest group commit: events per outbox transaction. */
+export const DEFAULT_COMMIT_BATCH_MAX = 256;
+/** Largest inline publish: records per Kafka produce request. */
+export const DEFAULT_PUBLISH_BATCH_MAX = 500;
+/** Longest an answer waits for Kafka. */
+export const DEFAULT_INLINE_BUDGET_MS = 1000;
 
 /** The answer to one accepted event. */
 export type IngestResult =
@@ -35,6 +41,8 @@ export interface IngestOptions {
   db: Db;
   breaker: CircuitBreaker;
   publisher: Publisher;
+  /** How publish errors are read (which records Kafka will never accept). */
+  errors: PublishErrors;
   logger: Logger;
   /** Identifies this instance's inline claims. */
   instanceId: string;
@@ -65,9 +73,10 @@ export interface Ingest {
 
 /** Creates the ingest path. */
 export function createIngest(opts: IngestOptions): Ingest {
-  const { db, breaker, publisher, logger } = opts;
+  const { db, breaker, logger } = opts;
   const inline = opts.inline ?? true;
-  const budgetMs = opts.inlineBudgetMs ?? 1000;
+  const budgetMs = opts.inlineBudgetMs ?? DEFAULT_INLINE_BUDGET_MS;
+  const publishRows = createRowPublisher(opts);
   const inFlight = new Set<Promise<unknown>>();
 
   // Group commit: concurrent requests share one transaction (one WAL flush), each answered
@@ -78,12 +87,15 @@ export function createIngest(opts: IngestOptions): Ingest {
         claimFor: inline ? opts.instanceId : null,
         leaseMs: opts.leaseMs,
       }),
-    { maxBatch: opts.commitBatchMax ?? 256, concurrency: opts.commitConcurrency ?? 4 },
+    {
+      maxBatch: opts.commitBatchMax ?? DEFAULT_COMMIT_BATCH_MAX,
+      concurrency: opts.commitConcurrency ?? DEFAULT_COMMIT_CONCURRENCY,
+    },
   );
   // Inline publishes of concurrent requests go to Kafka as one batch, one breaker call each.
-  const sends = createBatcher<Claimed, PublishKind>(
+  const sends = createBatcher<PublishableRow, PublishKind>(
     publishClaimed,
-    { maxBatch: opts.publishBatchMax ?? 500, concurrency: 1 },
+    { maxBatch: opts.publishBatchMax ?? DEFAULT_PUBLISH_BATCH_MAX, concurrency: 1 },
   );
 
   // Marks of concurrent publishes share one UPDATE.
@@ -99,32 +111,32 @@ export function createIngest(opts: IngestOptions): Ingest {
   }
 
   /** Publishes claimed rows as one batch and settles their rows; never throws. */
-  async function publishClaimed(items: Claimed[]): Promise<PublishKind[]> {
-    const seqs = items.map((i) => i.seq);
-    try {
-      await breaker.execute(() => publisher.publish(items.map((i) => toRecord(i.event))));
-    } catch (e) {
-      const notPermitted = e instanceof CallNotPermittedError;
-      if (!notPermitted && isPerRecordError(e)) {
-        if (items.length === 1) {
-          await settle(() => markDeadLettered(db, items[0]!.seq, describeKafkaError(e)));
-          return ["dead_lettered"];
-        }
-        // One bad record must not hold back the others: retry them one by one.
-        return (await Promise.all(items.map((i) => publishClaimed([i])))).flat();
-      }
+  async function publishClaimed(rows: PublishableRow[]): Promise<PublishKind[]> {
+    const outcome = await publishRows(rows);
+    const { published, deadLettered, unpublished, failure } = outcome;
+    if (unpublished.length > 0) {
       await settle(() =>
-        releaseClaims(db, seqs, notPermitted ? null : describeKafkaError(e), !notPermitted)
+        releaseClaims(
+          db,
+          unpublished,
+          failure?.notPermitted ? null : failure?.error ?? null,
+          !failure?.notPermitted,
+        )
       );
       opts.onPending?.();
-      return items.map(() => "pending");
     }
-    // The answer does not wait for the bookkeeping: Kafka has the events, and the claim keeps the
-    // relay off the rows until they are marked. Unmarked rows (Postgres down) are republished by
-    // the relay after the lease: a duplicate, never a loss.
-    track(marks.submit(seqs));
-    opts.onPublished?.(items.length);
-    return items.map(() => "published");
+    if (published.length > 0) {
+      // The answer does not wait for the bookkeeping: Kafka has the events, and the claim keeps
+      // the relay off the rows until they are marked. Unmarked rows (Postgres down) are
+      // republished by the relay after the lease: a duplicate, never a loss.
+      track(marks.submit(published));
+      opts.onPublished?.(published.length);
+    }
+    const dead = new Set(deadLettered);
+    const ok = new Set(published);
+    return rows.map((r) =>
+      ok.has(r.seq) ? "published" : dead.has(r.seq) ? "dead_lettered" : "pending"
+    );
   }
 
   /** Runs outbox bookkeeping; a failure is logged, the claim lapses and the relay takes over. */
@@ -160,7 +172,7 @@ export function createIngest(opts: IngestOptions): Ingest {
           reason: inline ? "an earlier event of this payment is still pending" : "relay",
         };
       }
-      const work = sends.submit({ seq: outcome.seq, event });
+      const work = sends.submit({ seq: outcome.seq, ...event });
       track(work);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const budget = new Promise<"budget">((resolve) => {
@@ -189,11 +201,6 @@ export function createIngest(opts: IngestOptions): Ingest {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
-}
-
-interface Claimed {
-  seq: string;
-  event: NewEvent;
 }
 
 type PublishKind = "published" | "pending" | "dead_lettered";

@@ -4,15 +4,12 @@
  * without publishing an event twice or out of order. In HALF_OPEN it is the breaker's probe.
  */
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { CallNotPermittedError } from "../breaker/errors.ts";
-import { describeKafkaError, isPerRecordError } from "../kafka/errors.ts";
 import type { Publisher } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../log.ts";
 import type { Db, Leadership } from "./db.ts";
-import { toRecord } from "./records.ts";
+import { createRowPublisher, type PublishErrors } from "./publish_rows.ts";
 import {
-  markDeadLettered,
   markPublished,
   nextPending,
   type OutboxRow,
@@ -20,11 +17,18 @@ import {
   recordFailure,
 } from "./repository.ts";
 
+/** Rows per relay batch (one Kafka produce request). */
+export const DEFAULT_RELAY_BATCH_SIZE = 500;
+/** Wait between looks at the outbox while nothing wakes the relay. */
+export const DEFAULT_RELAY_POLL_INTERVAL_MS = 250;
+
 /** Options of the relay. */
 export interface RelayOptions {
   db: Db;
   breaker: CircuitBreaker;
   publisher: Publisher;
+  /** How publish errors are read (which records Kafka will never accept). */
+  errors: PublishErrors;
   logger: Logger;
   batchSize?: number;
   pollIntervalMs?: number;
@@ -63,8 +67,9 @@ const PROBE_STATES = new Set(["HALF_OPEN", "FORCED_HALF_OPEN"]);
 /** Creates the relay; call `start()` to run it. */
 export function createRelay(opts: RelayOptions): Relay {
   const { db, breaker, publisher, logger } = opts;
-  const batchSize = opts.batchSize ?? 500;
-  const pollMs = opts.pollIntervalMs ?? 250;
+  const batchSize = opts.batchSize ?? DEFAULT_RELAY_BATCH_SIZE;
+  const pollMs = opts.pollIntervalMs ?? DEFAULT_RELAY_POLL_INTERVAL_MS;
+  const publishRows = createRowPublisher(opts);
   const leaderRetryMs = opts.leaderRetryMs ?? 2000;
   const retentionMs = opts.retentionMs ?? 0;
   let running = false;
@@ -128,39 +133,23 @@ export function createRelay(opts: RelayOptions): Relay {
   }
 
   async function publishBatch(rows: OutboxRow[]): Promise<void> {
-    try {
-      await breaker.execute(() => publisher.publish(rows.map(toRecord)));
-    } catch (e) {
-      if (e instanceof CallNotPermittedError) return;
-      if (isPerRecordError(e)) return await isolateBadRecords(rows);
-      failures++;
-      status.lastError = describeKafkaError(e);
-      await recordFailure(db, rows.map((r) => r.seq), status.lastError);
-      logger.warn("relay publish failed", { rows: rows.length, error: status.lastError });
+    const { published, unpublished, failure } = await publishRows(rows);
+    if (published.length > 0) {
+      await markPublished(db, published);
+      status.publishedTotal += published.length;
+      opts.onPublished?.(published.length);
+    }
+    if (!failure || failure.notPermitted) {
+      if (!failure) {
+        failures = 0;
+        status.lastError = null;
+      }
       return;
     }
-    await markPublished(db, rows.map((r) => r.seq));
-    failures = 0;
-    status.lastError = null;
-    status.publishedTotal += rows.length;
-    opts.onPublished?.(rows.length);
-  }
-
-  /** A batch hit an error retrying cannot fix: find the bad rows one by one, keep the rest. */
-  async function isolateBadRecords(rows: OutboxRow[]): Promise<void> {
-    for (const row of rows) {
-      try {
-        await breaker.execute(() => publisher.publish([toRecord(row)]));
-        await markPublished(db, [row.seq]);
-        status.publishedTotal++;
-        opts.onPublished?.(1);
-      } catch (e) {
-        if (!isPerRecordError(e)) return; // the broker itself failed: stop, retry later in order
-        const reason = describeKafkaError(e);
-        await markDeadLettered(db, row.seq, reason);
-        logger.error("event dead-lettered", { eventId: row.id, error: reason });
-      }
-    }
+    failures++;
+    status.lastError = failure.error;
+    await recordFailure(db, unpublished, failure.error);
+    logger.warn("relay publish failed", { rows: unpublished.length, error: failure.error });
   }
 
   async function tick(): Promise<void> {

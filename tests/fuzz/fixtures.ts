@@ -3,6 +3,7 @@
  * (each starts from a valid event and breaks it for sure), and an in-process app wired to a real
  * Postgres schema and a recording publisher, so "nothing is stored" can be counted.
  */
+import { KAFKA_PUBLISH_ERRORS } from "../../src/kafka/errors.ts";
 import fc from "fast-check";
 import { CircuitBreaker } from "../../src/breaker/circuit_breaker.ts";
 import { createApp } from "../../src/http/app.ts";
@@ -268,11 +269,18 @@ export async function inProcessApp(over: Partial<AppDeps> = {}): Promise<InProce
   await migrate(db);
   const breaker = new CircuitBreaker("kafka-publisher");
   const publisher = recordingPublisher();
-  const relay = createRelay({ db, breaker, publisher, logger: silentLogger });
+  const relay = createRelay({
+    db,
+    breaker,
+    publisher,
+    errors: KAFKA_PUBLISH_ERRORS,
+    logger: silentLogger,
+  });
   const ingest = createIngest({
     db,
     breaker,
     publisher,
+    errors: KAFKA_PUBLISH_ERRORS,
     logger: silentLogger,
     instanceId: "fuzz",
   });

@@ -1,3 +1,4 @@
+import { KAFKA_PUBLISH_ERRORS } from "../../src/kafka/errors.ts";
 import { assert, assertEquals } from "@std/assert";
 import { CircuitBreaker } from "../../src/breaker/circuit_breaker.ts";
 import { isPerRecordError } from "../../src/kafka/errors.ts";
@@ -150,6 +151,7 @@ for (const store of STORES) {
         db,
         breaker,
         publisher: rec.publisher,
+        errors: KAFKA_PUBLISH_ERRORS,
         logger: silentLogger,
         batchSize: 3,
         pollIntervalMs: 20,
@@ -190,6 +192,7 @@ for (const store of STORES) {
         db,
         breaker,
         publisher: rec.publisher,
+        errors: KAFKA_PUBLISH_ERRORS,
         logger: silentLogger,
         pollIntervalMs: 10,
       });
@@ -243,6 +246,7 @@ Deno.test({
       db: db1,
       breaker: b1,
       publisher: r1pub.publisher,
+      errors: KAFKA_PUBLISH_ERRORS,
       logger: silentLogger,
       pollIntervalMs: 20,
       leaderRetryMs: 50,
@@ -251,6 +255,7 @@ Deno.test({
       db: db2,
       breaker: b2,
       publisher: r2pub.publisher,
+      errors: KAFKA_PUBLISH_ERRORS,
       logger: silentLogger,
       pollIntervalMs: 20,
       leaderRetryMs: 50,

@@ -1,0 +1,124 @@
+/**
+ * The one way outbox rows reach Kafka: as one batch through the breaker, with records the broker
+ * will never accept found one by one and set aside (dead-lettered), so they cannot hold back the
+ * rows behind them. Ingest's inline publish and the relay both call it.
+ */
+import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
+import { CallNotPermittedError } from "../breaker/errors.ts";
+import type { Publisher } from "../kafka/publisher.ts";
+import type { Logger } from "../log.ts";
+import { errorMessage } from "../log.ts";
+import type { Queryable } from "./db.ts";
+import { type RecordSource, toRecord } from "./records.ts";
+import { markDeadLettered } from "./repository.ts";
+
+/** How to read a publish error; the Kafka adapter's classification, handed in by `main.ts`. */
+export interface PublishErrors {
+  /** True when retrying cannot fix the error: the record is at fault, not the broker. */
+  isPerRecord(e: unknown): boolean;
+  /** A short text for operators, stored as the row's last error. */
+  describe(e: unknown): string;
+}
+
+/** A row to publish: the record's fields and its place in the outbox. */
+export interface PublishableRow extends RecordSource {
+  seq: string;
+}
+
+/** What became of the rows handed to a publish, each seq in exactly one list, in row order. */
+export interface PublishOutcome {
+  /** Acknowledged by Kafka; the caller marks them published. */
+  published: string[];
+  /** Refused by Kafka for good; already marked dead-lettered. */
+  deadLettered: string[];
+  /** Neither: still pending, to be published later in order. */
+  unpublished: string[];
+  /** Why `unpublished` is not empty; null when it is. */
+  failure: { notPermitted: boolean; error: string } | null;
+}
+
+/** Options of `createRowPublisher`. */
+export interface RowPublisherOptions {
+  db: Queryable;
+  breaker: CircuitBreaker;
+  publisher: Publisher;
+  errors: PublishErrors;
+  logger: Logger;
+}
+
+/** Publishes rows through the breaker; never throws. */
+export type PublishRows = (rows: PublishableRow[]) => Promise<PublishOutcome>;
+
+/** Creates the shared row publisher. */
+export function createRowPublisher(opts: RowPublisherOptions): PublishRows {
+  const { db, breaker, publisher, errors, logger } = opts;
+
+  const failure = (e: unknown) => {
+    const notPermitted = e instanceof CallNotPermittedError;
+    return { notPermitted, error: notPermitted ? errorMessage(e) : errors.describe(e) };
+  };
+  const isPerRecord = (e: unknown) =>
+    !(e instanceof CallNotPermittedError) && errors.isPerRecord(e);
+
+  /** Sets a row aside; false when the outbox could not be written (the row stays pending). */
+  async function deadLetter(row: PublishableRow, e: unknown): Promise<boolean> {
+    const reason = errors.describe(e);
+    try {
+      await markDeadLettered(db, row.seq, reason);
+    } catch (dbError) {
+      logger.warn("could not dead-letter an event; it stays pending", {
+        eventId: row.id,
+        error: errorMessage(dbError),
+      });
+      return false;
+    }
+    logger.error("event dead-lettered", { eventId: row.id, error: reason });
+    return true;
+  }
+
+  /** A batch hit an error retrying cannot fix: publish the rows one by one, in order. */
+  async function isolate(rows: PublishableRow[], first: unknown): Promise<PublishOutcome> {
+    const out: PublishOutcome = { published: [], deadLettered: [], unpublished: [], failure: null };
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      let error: unknown = first;
+      // A single row already failed as itself: no second attempt.
+      if (rows.length > 1) {
+        try {
+          await breaker.execute(() => publisher.publish([toRecord(row)]));
+          out.published.push(row.seq);
+          continue;
+        } catch (e) {
+          error = e;
+        }
+      }
+      if (isPerRecord(error) && await deadLetter(row, error)) {
+        out.deadLettered.push(row.seq);
+        continue;
+      }
+      // The broker itself failed (or the outbox did): stop, so the rest keep their order.
+      out.unpublished = rows.slice(i).map((r) => r.seq);
+      out.failure = failure(error);
+      return out;
+    }
+    return out;
+  }
+
+  return async (rows) => {
+    if (rows.length === 0) {
+      return { published: [], deadLettered: [], unpublished: [], failure: null };
+    }
+    try {
+      await breaker.execute(() => publisher.publish(rows.map(toRecord)));
+    } catch (e) {
+      if (isPerRecord(e)) return await isolate(rows, e);
+      return {
+        published: [],
+        deadLettered: [],
+        unpublished: rows.map((r) => r.seq),
+        failure: failure(e),
+      };
+    }
+    return { published: rows.map((r) => r.seq), deadLettered: [], unpublished: [], failure: null };
+  };
+}
