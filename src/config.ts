@@ -12,7 +12,9 @@ import type { LogLevel } from "./log.ts";
 import {
   DEFAULT_COMMIT_BATCH_MAX,
   DEFAULT_COMMIT_CONCURRENCY,
+  DEFAULT_COMMIT_LINGER_MS,
   DEFAULT_INLINE_BUDGET_MS,
+  DEFAULT_PUBLISH_LINGER_MS,
 } from "./outbox/ingest.ts";
 import { DEFAULT_RELAY_BATCH_SIZE, DEFAULT_RELAY_POLL_INTERVAL_MS } from "./outbox/relay.ts";
 
@@ -40,7 +42,9 @@ export interface Config {
   inlinePublish: boolean;
   inlineBudgetMs: number;
   /** Group commit: outbox transactions running at once, and events per transaction. */
-  commit: { concurrency: number; batchMax: number };
+  commit: { concurrency: number; batchMax: number; lingerMs: number };
+  /** Longest an inline publish batch waits for more records (Kafka's linger.ms). */
+  publishLingerMs: number;
   /** Serve the benchmark's baseline routes (never in production). */
   benchRoutes: boolean;
   outboxRetentionMs: number;
@@ -134,7 +138,12 @@ export function loadConfig(env: Env): Config {
         min: 1,
         max: 10_000,
       }),
+      lingerMs: read.int("OUTBOX_COMMIT_LINGER_MS", DEFAULT_COMMIT_LINGER_MS, {
+        min: 0,
+        max: 1000,
+      }),
     },
+    publishLingerMs: read.int("KAFKA_LINGER_MS", DEFAULT_PUBLISH_LINGER_MS, { min: 0, max: 1000 }),
     inlineBudgetMs: read.int("INLINE_PUBLISH_BUDGET_MS", DEFAULT_INLINE_BUDGET_MS, { min: 0 }),
     outboxRetentionMs: read.int("OUTBOX_RETENTION_HOURS", 168, { min: 0 }) * 3_600_000,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 100 }),

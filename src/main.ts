@@ -83,6 +83,8 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     leaseMs: config.relay.leaseMs,
     commitConcurrency: config.commit.concurrency,
     commitBatchMax: config.commit.batchMax,
+    commitLingerMs: config.commit.lingerMs,
+    publishLingerMs: config.publishLingerMs,
     onPending: () => relay.wake(),
     onPublished: (n) => metrics.published(n),
   });

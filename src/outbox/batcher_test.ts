@@ -1,4 +1,5 @@
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
+import FakeTimers from "@sinonjs/fake-timers";
 import { createBatcher } from "./batcher.ts";
 
 function deferred<T>() {
@@ -87,4 +88,83 @@ Deno.test("invalid options are refused naming the value", () => {
     RangeError,
     "got 1.5",
   );
+  assertThrows(
+    () => createBatcher(() => Promise.resolve([]), { maxBatch: 1, lingerMs: -1 }),
+    RangeError,
+    "got -1",
+  );
+});
+
+/** Fake setTimeout and performance.now for the linger tests. */
+function fakeTime() {
+  return FakeTimers.withGlobal(globalThis).install({
+    toFake: ["setTimeout", "clearTimeout", "performance"],
+  });
+}
+
+Deno.test("linger: a small batch waits until its oldest item is lingerMs old, then goes as one", async () => {
+  const clock = fakeTime();
+  try {
+    const seen: number[][] = [];
+    const b = createBatcher<number, number>((items) => {
+      seen.push(items);
+      return Promise.resolve(items);
+    }, { maxBatch: 10, lingerMs: 5 });
+    const p = [b.submit(1)];
+    await clock.tickAsync(3);
+    p.push(b.submit(2), b.submit(3));
+    await clock.tickAsync(1);
+    assertEquals(seen, [], "nothing goes before the oldest item is 5 ms old");
+    await clock.tickAsync(1);
+    assertEquals(seen, [[1, 2, 3]]);
+    assertEquals(await Promise.all(p), [1, 2, 3]);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("linger: a full batch goes at once", async () => {
+  const clock = fakeTime();
+  try {
+    const seen: number[][] = [];
+    const b = createBatcher<number, number>((items) => {
+      seen.push(items);
+      return Promise.resolve(items);
+    }, { maxBatch: 3, lingerMs: 50 });
+    const p = [b.submit(1), b.submit(2)];
+    await clock.tickAsync(1);
+    assertEquals(seen, []);
+    p.push(b.submit(3), b.submit(4));
+    await clock.tickAsync(0);
+    assertEquals(seen, [[1, 2, 3]], "the full batch did not wait");
+    await clock.tickAsync(50);
+    assertEquals(seen, [[1, 2, 3], [4]]);
+    assertEquals(await Promise.all(p), [1, 2, 3, 4]);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("linger: items that aged while a flush ran go as soon as it ends", async () => {
+  const clock = fakeTime();
+  try {
+    const gate = deferred<void>();
+    const seen: number[][] = [];
+    const b = createBatcher<number, number>(async (items) => {
+      seen.push(items);
+      if (seen.length === 1) await gate.promise;
+      return items;
+    }, { maxBatch: 10, lingerMs: 5 });
+    const first = b.submit(0);
+    await clock.tickAsync(5);
+    assertEquals(seen, [[0]]);
+    const rest = [b.submit(1), b.submit(2)];
+    await clock.tickAsync(10);
+    gate.resolve();
+    await clock.tickAsync(0);
+    assertEquals(seen, [[0], [1, 2]], "no second linger for items already 10 ms old");
+    await Promise.all([first, ...rest]);
+  } finally {
+    clock.uninstall();
+  }
 });
