@@ -11,10 +11,10 @@ import type { Db, Leadership } from "./db.ts";
 import { createRowPublisher, type PublishErrors } from "./publish_rows.ts";
 import {
   markPublished,
-  nextPending,
   type OutboxRow,
   prunePublished,
   recordFailure,
+  scanPending,
 } from "./repository.ts";
 
 /** Rows per relay batch (one Kafka produce request). */
@@ -63,6 +63,7 @@ export interface Relay {
 const LEADER_KEY = "payment-ingest:outbox-relay";
 const PASSIVE_STATES = new Set(["OPEN", "FORCED_OPEN"]);
 const PROBE_STATES = new Set(["HALF_OPEN", "FORCED_HALF_OPEN"]);
+const SCAN_RESTART_MS = 5000;
 
 /** Creates the relay; call `start()` to run it. */
 export function createRelay(opts: RelayOptions): Relay {
@@ -79,6 +80,14 @@ export function createRelay(opts: RelayOptions): Relay {
   let woken = false;
   let failures = 0;
   let lastPrune = 0;
+  // Where the next batch continues the scan of pending rows ("0": from the start); see
+  // scanPending. A scan starts over when it reaches the end, after a batch that did not go
+  // out, and at least every SCAN_RESTART_MS, so rows it held back are not left behind.
+  let cursor = "0";
+  let scanStarted = 0;
+  // Whether the current scan published anything: a scan that ends having published nothing
+  // (every row held back by inline claims) waits a poll interval instead of starting over.
+  let scanPublished = false;
   const status: RelayStatus = {
     running: false,
     leader: false,
@@ -132,24 +141,24 @@ export function createRelay(opts: RelayOptions): Relay {
     return true;
   }
 
-  async function publishBatch(rows: OutboxRow[]): Promise<void> {
+  async function publishBatch(rows: OutboxRow[]): Promise<boolean> {
     const { published, unpublished, failure } = await publishRows(rows);
     if (published.length > 0) {
       await markPublished(db, published);
       status.publishedTotal += published.length;
       opts.onPublished?.(published.length);
     }
-    if (!failure || failure.notPermitted) {
-      if (!failure) {
-        failures = 0;
-        status.lastError = null;
-      }
-      return;
+    if (!failure) {
+      failures = 0;
+      status.lastError = null;
+      return true;
     }
+    if (failure.notPermitted) return false;
     failures++;
     status.lastError = failure.error;
     await recordFailure(db, unpublished, failure.error);
     logger.warn("relay publish failed", { rows: unpublished.length, error: failure.error });
+    return false;
   }
 
   async function tick(): Promise<void> {
@@ -157,16 +166,27 @@ export function createRelay(opts: RelayOptions): Relay {
     const state = breaker.state;
     if (PASSIVE_STATES.has(state)) return await idle(Math.max(pollMs, 1000));
     const probing = PROBE_STATES.has(state);
-    const rows = await nextPending(db, probing ? 1 : batchSize);
+    if (Date.now() - scanStarted > SCAN_RESTART_MS) cursor = "0";
+    if (cursor === "0") {
+      scanStarted = Date.now();
+      scanPublished = false;
+    }
+    const from = cursor;
+    const { rows, scannedTo, full } = await scanPending(db, probing ? 1 : batchSize, from);
     status.lastBatchSize = rows.length;
+    // Go on after what was looked at while the scan finds more; at its end start over.
+    cursor = full ? scannedTo : "0";
     if (rows.length === 0) {
+      // Rows were held back and more follow, or a scan that published ended: look again at once.
+      if (full || (from !== "0" && scanPublished)) return;
       // Nothing queued: in HALF_OPEN a metadata request is the trial call, so the breaker
       // closes even when no client is sending.
       if (state === "HALF_OPEN") await breaker.execute(() => publisher.ping()).catch(() => {});
       await maybePrune();
       return await idle(pollMs);
     }
-    await publishBatch(rows);
+    if (await publishBatch(rows)) scanPublished = true;
+    else cursor = "0";
     // Back off after failures, except while probing: a trial that waits only delays recovery.
     if (failures > 0) {
       await idle(probing ? pollMs : Math.min(pollMs * 2 ** Math.min(failures, 6), 5000));

@@ -227,23 +227,47 @@ export async function markDeadLettered(db: Queryable, seq: string, error: string
   );
 }
 
+/** One look at the line of pending rows. */
+export interface PendingScan {
+  /** Rows the relay may publish now, oldest first. */
+  rows: OutboxRow[];
+  /** The last pending row looked at (rows held back included); where the next look may go on. */
+  scannedTo: string;
+  /** True when `limit` pending rows were looked at: more may follow `scannedTo`. */
+  full: boolean;
+}
+
 /**
- * The next rows the relay may publish, oldest first: pending, not under a live inline claim, and
- * not behind an older row of the same key that is under a live claim.
+ * Looks at the next `limit` pending rows after seq `after`, in acceptance order, and returns
+ * those the relay may publish: not under a live inline claim, and not behind an older pending row
+ * of the same key that is under a live claim or lies at or below `after` (a row an earlier look
+ * held back, so the rows behind it wait for the next scan from the start).
+ *
+ * Continuing after the last row looked at lets a drain read each stretch of the pending index
+ * once, instead of walking, every batch, over the entries that published rows leave behind
+ * until vacuum. The rows are picked by the index first and only then checked, so the plan never
+ * checks the whole backlog: on a table not yet analyzed the planner did exactly that (a bitmap
+ * scan of 38,000 pending rows, 172,000 buffers, to return 500).
  */
-export async function nextPending(db: Queryable, limit: number): Promise<OutboxRow[]> {
-  const rows = await db.query<RawRow>(
-    `SELECT ${ROW_COLUMNS} FROM outbox o
-     WHERE o.status = 'PENDING'
-       AND (o.claim_expires_at IS NULL OR o.claim_expires_at < now())
+export async function scanPending(db: Queryable, limit: number, after = "0"): Promise<PendingScan> {
+  const rows = await db.query<RawRow & { eligible: boolean }>(
+    `WITH candidates AS MATERIALIZED (
+       SELECT seq AS cseq FROM outbox WHERE status = 'PENDING' AND seq > $2::int8
+       ORDER BY seq LIMIT $1)
+     SELECT ${ROW_COLUMNS},
+       (o.claim_expires_at IS NULL OR o.claim_expires_at < now())
        AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregateid = o.aggregateid
                          AND p.status = 'PENDING' AND p.seq < o.seq
-                         AND p.claim_expires_at >= now())
-     ORDER BY o.seq
-     LIMIT $1`,
-    [limit],
+                         AND (p.claim_expires_at >= now() OR p.seq <= $2::int8)) AS eligible
+     FROM candidates JOIN outbox o ON o.seq = candidates.cseq
+     ORDER BY o.seq`,
+    [limit, after],
   );
-  return rows.map(toRow);
+  return {
+    rows: rows.filter((r) => r.eligible).map(toRow),
+    scannedTo: rows.length > 0 ? String(rows[rows.length - 1]!.seq) : after,
+    full: rows.length === limit,
+  };
 }
 
 /** One stored event by id, or null. */

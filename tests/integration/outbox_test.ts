@@ -13,9 +13,9 @@ import {
   findEvent,
   markPublished,
   type NewEvent,
-  nextPending,
   outboxStats,
   releaseClaims,
+  scanPending,
 } from "../../src/outbox/repository.ts";
 import { DATABASE_URL, REAL_IO, uniqueName, waitFor } from "./helpers.ts";
 
@@ -94,10 +94,10 @@ for (const store of STORES) {
         const out = await acceptEvents(db, [a1, a2, b1], { claimFor: "me", leaseMs: 60_000 });
         assertEquals(out.map((o) => o.kind === "created" && o.claimed), [true, false, true]);
         // a2 waits behind a1's live claim, so the relay may not take it either.
-        assertEquals((await nextPending(db, 10)).map((r) => r.id), []);
+        assertEquals((await scanPending(db, 10)).rows.map((r) => r.id), []);
         const seqs = out.map((o) => (o.kind === "created" ? o.seq : ""));
         await releaseClaims(db, [seqs[0]!], "kafka down");
-        assertEquals((await nextPending(db, 10)).map((r) => r.id), [a1.id, a2.id]);
+        assertEquals((await scanPending(db, 10)).rows.map((r) => r.id), [a1.id, a2.id]);
         await markPublished(db, [seqs[0]!, seqs[1]!]);
         // A later event of A is first in line again and is claimed.
         const [a3] = await acceptEvents(db, [event("A")], { claimFor: "me", leaseMs: 60_000 });
@@ -205,7 +205,7 @@ for (const store of STORES) {
           "breaker did not open",
         );
         assertEquals((await outboxStats(db)).pending, 2);
-        const rows = await nextPending(db, 10);
+        const { rows } = await scanPending(db, 10);
         assert(rows.every((r) => r.attempts >= 1 && r.lastError?.includes("ECONNREFUSED")));
 
         const bad = event("B", { payload: JSON.stringify({ big: true }) });
@@ -284,3 +284,40 @@ Deno.test({
     }
   },
 });
+
+for (const store of STORES) {
+  Deno.test({
+    name:
+      `[${store.name}] a scan continued past published rows never takes a row whose key has a skipped row`,
+    ...REAL_IO,
+    async fn() {
+      const { db, drop } = await store.open();
+      try {
+        // a1 is under a live inline claim; b1 and a2 wait; a continued scan starts after b1.
+        const [a1] = await acceptEvents(db, [event("A")], { claimFor: "me", leaseMs: 60_000 });
+        const [b1, a2, c1] = await acceptEvents(db, [event("B"), event("A"), event("C")]);
+        const seq = (o: typeof a1) => (o?.kind === "created" ? o.seq : "");
+        // From the start: a1 (claimed) and a2 (behind it) are held back.
+        assertEquals((await scanPending(db, 10)).rows.map((r) => r.seq), [seq(b1), seq(c1)]);
+        // The claim lapses (the inline publish failed); a scan continued after b1 must still
+        // not take a2, whose older row a1 lies before the cursor and was never seen by it.
+        await releaseClaims(db, [seq(a1)], "kafka down");
+        assertEquals((await scanPending(db, 10, seq(b1))).rows.map((r) => r.seq), [seq(c1)]);
+        // From the start, a1 and a2 go out in order.
+        assertEquals(
+          (await scanPending(db, 10)).rows.map((r) => r.seq),
+          [seq(a1), seq(b1), seq(a2), seq(c1)],
+        );
+        // A continued scan after a1 no longer holds a2 back for a row it skipped: a1 is past.
+        await markPublished(db, [seq(a1)]);
+        assertEquals((await scanPending(db, 10, seq(a1))).rows.map((r) => r.seq), [
+          seq(b1),
+          seq(a2),
+          seq(c1),
+        ]);
+      } finally {
+        await drop();
+      }
+    },
+  });
+}
