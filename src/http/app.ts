@@ -20,7 +20,7 @@ import {
 import { requireAdmin } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
 import { operatorPageHtml } from "./operator_page.ts";
-import { paymentBodyLimit, readPaymentEvent } from "./payment_request.ts";
+import { paymentBody, readPaymentEvent } from "./payment_request.ts";
 import { HttpProblem, problemBody } from "./problem.ts";
 import type { ReconcileReport } from "../reconcile/reconcile.ts";
 import { parseTimeRange, TimeArgumentError } from "../reconcile/time_range.ts";
@@ -124,17 +124,9 @@ export function createApp(deps: AppDeps): Hono {
         paymentsInFlight--;
       }
     },
-    async (c, next) => {
-      const declared = Number(c.req.header("content-length") ?? NaN);
-      // A declared size over the limit is refused by the limit below without reading.
-      if (!c.req.raw.body || declared > bodyLimitBytes) return await next();
-      const body = await readBodyWithin(c.req.raw.body, bodyLimitBytes, bodyTimeoutMs, retryAfter);
-      c.req.raw = new Request(c.req.raw, { body });
-      await next();
-    },
-    paymentBodyLimit(bodyLimitBytes),
+    paymentBody({ maxBytes: bodyLimitBytes, timeoutMs: bodyTimeoutMs, retryAfter }),
     async (c) => {
-      const event = await readPaymentEvent(c);
+      const event = readPaymentEvent(c);
       const eventId = event.id;
       let result;
       try {
@@ -440,60 +432,4 @@ function rowView(row: OutboxRow): Record<string, unknown> {
     publishedAt: row.publishedAt?.toISOString() ?? null,
     event: JSON.parse(row.payload),
   };
-}
-
-/**
- * Reads a request body whole, within `timeoutMs` and `maxBytes`: 408 when it does not arrive in
- * time, 413 when it is too large, 503 (retry) when the connection fails under it.
- */
-async function readBodyWithin(
-  stream: ReadableStream<Uint8Array>,
-  maxBytes: number,
-  timeoutMs: number,
-  retryAfter: string,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-  });
-  try {
-    for (;;) {
-      const next = await Promise.race([reader.read(), deadline]);
-      if (next === "timeout") {
-        throw new HttpProblem(
-          408,
-          "Request timeout",
-          `the body did not arrive within ${timeoutMs} ms; nothing was stored`,
-        );
-      }
-      if (next.done) break;
-      size += next.value.length;
-      if (size > maxBytes) {
-        throw new HttpProblem(413, "Payload too large", `the body exceeds ${maxBytes} bytes`);
-      }
-      chunks.push(next.value);
-    }
-  } catch (e) {
-    reader.cancel().catch(() => {});
-    if (e instanceof HttpProblem) throw e;
-    throw new HttpProblem(
-      503,
-      "Request body unavailable",
-      `the body could not be read (${errorMessage(e)}); nothing was stored; retry`,
-      {},
-      { "Retry-After": retryAfter },
-    );
-  } finally {
-    clearTimeout(timer);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.length;
-  }
-  return body;
 }

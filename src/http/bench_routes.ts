@@ -6,19 +6,20 @@
 import { Hono } from "hono";
 import type { Db } from "../outbox/db.ts";
 import { insertSingle } from "../outbox/repository.ts";
-import { paymentBodyLimit, readPaymentEvent } from "./payment_request.ts";
+import { paymentBody, readPaymentEvent } from "./payment_request.ts";
 
 /** Registers the baseline routes on `app`. */
 export function addBenchRoutes(app: Hono, db: Db, bodyLimitBytes: number): void {
   const bench = new Hono();
-  bench.post("/bare", paymentBodyLimit(bodyLimitBytes), async (c) => {
-    const event = await readPaymentEvent(c);
+  const body = paymentBody({ maxBytes: bodyLimitBytes, timeoutMs: 10_000, retryAfter: "2" });
+  bench.post("/bare", body, (c) => {
+    const event = readPaymentEvent(c);
     return c.json({ eventId: event.id, status: "PENDING" }, 202);
   });
   // Same columns and indexes as the outbox, so the relay does not publish the baseline's rows.
   let table: Promise<unknown> | null = null;
-  bench.post("/naive", paymentBodyLimit(bodyLimitBytes), async (c) => {
-    const event = await readPaymentEvent(c);
+  bench.post("/naive", body, async (c) => {
+    const event = readPaymentEvent(c);
     table ??= db.query("CREATE TABLE IF NOT EXISTS outbox_naive (LIKE outbox INCLUDING ALL)");
     await table;
     await insertSingle(db, event, "outbox_naive");

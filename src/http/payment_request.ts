@@ -1,26 +1,121 @@
 /** Reading one payment event from a request: size, media type, JSON, schema, in that order. */
 import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { errorMessage } from "../log.ts";
 import type { NewEvent } from "../outbox/repository.ts";
 import { fieldErrors, paymentEventSchema } from "./payment_schema.ts";
 import { HttpProblem } from "./problem.ts";
 
-/** Refuses bodies over `maxSize` bytes with 413 before they are read whole. */
-export function paymentBodyLimit(maxSize: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize,
-    onError: () => {
-      throw new HttpProblem(413, "Payload too large", `the body exceeds ${maxSize} bytes`);
-    },
+/** Limits of `paymentBody`. */
+export interface PaymentBodyOptions {
+  maxBytes: number;
+  timeoutMs: number;
+  /** Retry-After of the 503 when the connection fails under the body. */
+  retryAfter: string;
+}
+
+/** Where `paymentBody` leaves the text it read, for `readPaymentEvent`. */
+const BODY_KEY = "paymentBodyText";
+
+/**
+ * Reads the body whole before the handler runs, within `maxBytes` (413, without reading when
+ * the declared length is over) and `timeoutMs` (408), and keeps it as text on the context. The
+ * body is read once: no copy into a new Request, no second size check. A length-delimited body
+ * is read in one call; a chunked one chunk by chunk, counting.
+ */
+export function paymentBody(opts: PaymentBodyOptions): MiddlewareHandler {
+  const { maxBytes, timeoutMs } = opts;
+  return async (c, next) => {
+    const declared = Number(c.req.header("content-length") ?? NaN);
+    if (declared > maxBytes) throw tooLarge(maxBytes);
+    const stream = c.req.raw.body;
+    if (stream) {
+      const body = Number.isFinite(declared)
+        ? await within(c.req.raw.text(), timeoutMs, opts.retryAfter, () => stream.cancel())
+        : new TextDecoder().decode(await readChunked(stream, maxBytes, timeoutMs, opts.retryAfter));
+      c.set(BODY_KEY, body);
+    }
+    await next();
+  };
+}
+
+function tooLarge(maxBytes: number): HttpProblem {
+  return new HttpProblem(413, "Payload too large", `the body exceeds ${maxBytes} bytes`);
+}
+
+/** Settles with `work` unless `timeoutMs` passes first (408); a failed read is a 503 (retry). */
+async function within<T>(
+  work: Promise<T>,
+  timeoutMs: number,
+  retryAfter: string,
+  onTimeout: () => unknown,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      Promise.resolve().then(onTimeout).catch(() => {});
+      reject(
+        new HttpProblem(
+          408,
+          "Request timeout",
+          `the body did not arrive within ${timeoutMs} ms; nothing was stored`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } catch (e) {
+    if (e instanceof HttpProblem) throw e;
+    throw new HttpProblem(
+      503,
+      "Request body unavailable",
+      `the body could not be read (${errorMessage(e)}); nothing was stored; retry`,
+      {},
+      { "Retry-After": retryAfter },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a body of unknown length whole, counting: 413 as soon as it passes `maxBytes`. */
+function readChunked(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  timeoutMs: number,
+  retryAfter: string,
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const read = async () => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      size += next.value.length;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(next.value);
+    }
+    const body = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, at);
+      at += chunk.length;
+    }
+    return body;
+  };
+  return within(read(), timeoutMs, retryAfter, () => reader.cancel()).catch((e) => {
+    reader.cancel().catch(() => {});
+    throw e;
   });
 }
 
 /**
  * Validates the request as one payment event and returns it as an outbox row; throws the
- * matching problem (415, 400, 422). A missing eventId is generated here.
+ * matching problem (415, 400, 422). A missing eventId is generated here. The body is the one
+ * `paymentBody` read before.
  */
-export async function readPaymentEvent(c: Context): Promise<NewEvent> {
+export function readPaymentEvent(c: Context): NewEvent {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/(.+\+)?json\s*(;.*)?$/i.test(type)) {
     throw new HttpProblem(
@@ -31,7 +126,7 @@ export async function readPaymentEvent(c: Context): Promise<NewEvent> {
   }
   let body: unknown;
   try {
-    body = JSON.parse(await c.req.text());
+    body = JSON.parse(c.get(BODY_KEY) ?? "");
   } catch (e) {
     if (e instanceof HttpProblem) throw e;
     throw new HttpProblem(400, "Malformed JSON", `the body is not valid JSON: ${errorMessage(e)}`);
