@@ -22,9 +22,8 @@ export const STAGES = [
   "HTTP in JavaScript (Deno server glue, Hono, middleware, answer)",
   "body read and JSON parse",
   "validation (zod)",
-  "group commit (outbox INSERT, Postgres driver)",
+  "outbox statements (group commit, marks; Postgres driver)",
   "inline publish (breaker, kafkajs)",
-  "marks (UPDATE published)",
   "metrics (prom-client)",
   "relay",
   "logging",
@@ -49,9 +48,8 @@ function ourStage(url: string, fn: string): Stage | null {
   if (file.startsWith("metrics/")) return "metrics (prom-client)";
   if (file === "log") return "logging";
   if (file === "outbox/relay") return "relay";
-  if (/mark/i.test(fn)) return "marks (UPDATE published)";
   if (file === "outbox/repository" || file === "outbox/db" || /accept|commit/i.test(fn)) {
-    return "group commit (outbox INSERT, Postgres driver)";
+    return "outbox statements (group commit, marks; Postgres driver)";
   }
   if (file.startsWith("kafka/") || file.startsWith("breaker/") || /publish|send/i.test(fn)) {
     return "inline publish (breaker, kafkajs)";
@@ -64,7 +62,7 @@ function ourStage(url: string, fn: string): Stage | null {
 
 /** A library whose frames say which stage they serve (node compat and the runtime do not). */
 function libraryStage(url: string): Stage | null {
-  if (/\/postgres[@/]/.test(url)) return "group commit (outbox INSERT, Postgres driver)";
+  if (/\/postgres[@/]/.test(url)) return "outbox statements (group commit, marks; Postgres driver)";
   if (/kafkajs/.test(url)) return "inline publish (breaker, kafkajs)";
   if (/prom-client/.test(url)) return "metrics (prom-client)";
   if (/\/zod[@/]/.test(url)) return "validation (zod)";
@@ -108,7 +106,12 @@ export function stageTimes(profile: CpuProfile): Map<Stage, number> {
         stack.push(byId.get(id)!.callFrame);
       }
       stage = null;
-      for (const f of stack) if (!stage) stage = ourStage(f.url, f.functionName);
+      // Zod runs inside our request reader: its frames are validation, whoever called it.
+      for (const f of stack) {
+        if (!stage) {
+          stage = /\/zod[@/]/.test(f.url) ? "validation (zod)" : ourStage(f.url, f.functionName);
+        }
+      }
       for (const f of stack) if (!stage) stage = libraryStage(f.url);
       for (const f of stack) if (!stage) stage = runtimeStage(f.url);
       if (!stage) stage = fn === "(garbage collector)" ? "garbage collection" : "other";
