@@ -106,7 +106,10 @@ export async function acceptEvents(
     );
     // One statement inserts and claims. Its snapshot is taken after the locks above, so it sees
     // every committed row of these keys; only the first new event of a key with nothing pending
-    // is claimed for the inline publish.
+    // is claimed for the inline publish. The check is a subquery with LIMIT 1 rather than
+    // NOT EXISTS, so it stays one index probe per key: as a prepared statement its plan is
+    // cached, and a NOT EXISTS planned while the outbox held few pending rows became a hash
+    // anti-join over every pending row once Kafka was down (4.5 ms per commit, 10x the CPU).
     const insert = tx.query<
       { seq: string; id: string; created_at: Date; claimed: boolean }
     >(
@@ -116,8 +119,8 @@ export async function acceptEvents(
        claimable AS (
          SELECT DISTINCT ON (i.aggregateid) i.ord FROM input i
          WHERE $5::text IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregateid = i.aggregateid
-                             AND p.status = 'PENDING')
+           AND (SELECT 1 FROM outbox p WHERE p.aggregateid = i.aggregateid
+                  AND p.status = 'PENDING' LIMIT 1) IS NULL
          ORDER BY i.aggregateid, i.ord)
        INSERT INTO outbox (id, aggregateid, type, payload, claimed_by, claim_expires_at)
        SELECT i.id, i.aggregateid, i.type, i.payload::jsonb,
@@ -247,7 +250,8 @@ export interface PendingScan {
  * once, instead of walking, every batch, over the entries that published rows leave behind
  * until vacuum. The rows are picked by the index first and only then checked, so the plan never
  * checks the whole backlog: on a table not yet analyzed the planner did exactly that (a bitmap
- * scan of 38,000 pending rows, 172,000 buffers, to return 500).
+ * scan of 38,000 pending rows, 172,000 buffers, to return 500). The check is a LIMIT 1 subquery
+ * (one index probe per row) for the reason given in acceptEvents.
  */
 export async function scanPending(db: Queryable, limit: number, after = "0"): Promise<PendingScan> {
   const rows = await db.query<RawRow & { eligible: boolean }>(
@@ -256,9 +260,9 @@ export async function scanPending(db: Queryable, limit: number, after = "0"): Pr
        ORDER BY seq LIMIT $1)
      SELECT ${ROW_COLUMNS},
        (o.claim_expires_at IS NULL OR o.claim_expires_at < now())
-       AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.aggregateid = o.aggregateid
-                         AND p.status = 'PENDING' AND p.seq < o.seq
-                         AND (p.claim_expires_at >= now() OR p.seq <= $2::int8)) AS eligible
+       AND (SELECT 1 FROM outbox p WHERE p.aggregateid = o.aggregateid
+              AND p.status = 'PENDING' AND p.seq < o.seq
+              AND (p.claim_expires_at >= now() OR p.seq <= $2::int8) LIMIT 1) IS NULL AS eligible
      FROM candidates JOIN outbox o ON o.seq = candidates.cseq
      ORDER BY o.seq`,
     [limit, after],
