@@ -2,12 +2,17 @@
  * `deno task bench`: end-to-end throughput of the service against real Postgres and a real local
  * Kafka, driven by wrk over loopback, with baselines measured in the same run.
  *
- *   deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>] [--out <file>]
+ *   deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
+ *                   [--warmup <s>] [--profile] [--out <file>]
  *
  * Phases: bare route (JSON + validation, no I/O), naive route (one single-row insert per
  * request), healthy (Kafka up), Kafka down (breaker OPEN), drain (Kafka back, backlog published),
- * and breaker overhead (deno bench: ours vs opossum vs cockatiel). Prints a markdown table with
- * ratios and writes the figures as JSON; then checks that every accepted event is in the topic.
+ * and breaker overhead (deno bench: ours vs opossum vs cockatiel). Each phase has a warm-up on
+ * its route first. The headline figures are CPU microseconds per request of the service,
+ * Postgres (the whole cluster), the Kafka broker and wrk, read from /proc before and after the
+ * phase. `--profile` adds one more healthy phase under the V8 profiler and prints the service's
+ * CPU per request by stage. Prints a markdown table with ratios and writes the figures as JSON;
+ * then checks that every accepted event is in the topic.
  */
 import { Kafka, logLevel } from "kafkajs";
 import { createPostgresDb } from "../src/outbox/db.ts";
@@ -20,7 +25,7 @@ const args = parseArgs(Deno.args);
 const SMOKE = args.smoke === true;
 const DURATION = Number(args.duration ?? (SMOKE ? 2 : 10));
 const CONNECTIONS = Number(args.connections ?? (SMOKE ? 8 : 64));
-const THREADS = Number(args.threads ?? (SMOKE ? 1 : 2));
+const THREADS = Number(args.threads ?? 1);
 const WARMUP = Number(args.warmup ?? (SMOKE ? 1 : 3));
 const PROFILE = args.profile === true;
 const OUT = String(args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`);
