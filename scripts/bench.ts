@@ -17,8 +17,11 @@
 import { Kafka, logLevel } from "kafkajs";
 import { createPostgresDb } from "../src/outbox/db.ts";
 import { freePortPair } from "./free_port.ts";
-import { profileWhile, stageTimes } from "./bench/profile.ts";
-import { type CpuSample, perRequestUs, postmasterPid, readStat, sampleCpu } from "./bench/cpu.ts";
+import { profiledPhase } from "./bench/profile.ts";
+import { perRequestUs, postmasterPid, readStat, sampleCpu } from "./bench/cpu.ts";
+import { type BenchReport, type PhaseResult, renderReport } from "./bench/report.ts";
+import { ensureWrk, runWrk, type WrkResult } from "./bench/wrk.ts";
+import { diff, json, statusCounts, until, withRss } from "./bench/probe.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = parseArgs(Deno.args);
@@ -45,36 +48,6 @@ for (
   if (!Number.isInteger(v) || (v as number) < 1) {
     fail(`--${name} must be a positive integer, got ${v}`);
   }
-}
-
-interface WrkResult {
-  requests: number;
-  duration_us: number;
-  errors_status: number;
-  errors_connect: number;
-  errors_timeout: number;
-  p50_ms: number;
-  p99_ms: number;
-  p999_ms: number;
-  /** CPU ms wrk itself spent (its reaped time, read by the shell that waited for it). */
-  cpu_ms: number;
-}
-
-/** CPU µs per request of each process during a phase: the headline figures. */
-interface CpuPerRequest extends CpuSample {
-  wrk: number;
-}
-
-interface PhaseResult {
-  phase: string;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  p999Ms: number;
-  errors: number;
-  statuses: Record<string, number>;
-  peakRssMb: number;
-  cpuUsPerRequest: CpuPerRequest;
 }
 
 function parseArgs(argv: string[]): Record<string, string | boolean> {
@@ -115,20 +88,6 @@ async function sh(cmd: string, env: Record<string, string> = {}): Promise<string
   return text;
 }
 
-async function ensureWrk(): Promise<void> {
-  try {
-    await sh("command -v wrk");
-    return;
-  } catch {
-    console.log("bench: wrk is missing; installing it with apt-get (Debian package wrk)");
-  }
-  try {
-    await sh("apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)");
-  } catch {
-    fail("wrk is not installed and could not be installed; run: sudo apt-get install wrk");
-  }
-}
-
 function kafka(cmd: string): Promise<string> {
   return sh(`bash scripts/kafka.sh ${cmd}`, {
     KAFKA_PORT,
@@ -154,84 +113,14 @@ function freePort(): number {
   return port;
 }
 
-/** Peak resident memory of a process, sampled every 200 ms while `during` runs. */
-async function withRss<T>(pid: number, during: () => Promise<T>): Promise<[T, number, number[]]> {
-  const samples: number[] = [];
-  const read = () => {
-    try {
-      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      samples.push(kb / 1024);
-    } catch { /* process gone */ }
-  };
-  read();
-  const timer = setInterval(read, 200);
-  try {
-    const result = await during();
-    read();
-    return [result, Math.max(...samples), samples];
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-async function statusCounts(base: string, route: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const out: Record<string, number> = {};
-  const re = new RegExp(
-    `^http_requests_total\\{method="POST",route="${
-      route.replaceAll("/", "\\/")
-    }",status="(\\d+)"\\} (\\d+)`,
-    "gm",
-  );
-  for (const m of text.matchAll(re)) out[m[1]!] = Number(m[2]);
-  return out;
-}
-
-function diff(after: Record<string, number>, before: Record<string, number>) {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(after)) {
-    const d = v - (before[k] ?? 0);
-    if (d > 0) out[k] = d;
-  }
-  return out;
-}
-
-async function wrk(
-  base: string,
-  path: string,
-  nonce: number,
-  seconds = DURATION,
-): Promise<WrkResult> {
-  // The shell that waited for wrk prints its own stat: cutime + cstime are wrk's CPU time.
-  const text = await sh(
-    `wrk -t${THREADS} -c${CONNECTIONS} -d${seconds}s --timeout 10s -s scripts/bench/post_payment.lua ${base}${path}; ` +
-      `rc=$?; echo "CPU_STAT $(cat /proc/$$/stat)"; exit $rc`,
-    { BENCH_NONCE: String(nonce) },
-  );
-  const line = text.split("\n").find((l) => l.startsWith("BENCH_JSON "));
-  if (!line) throw new Error(`wrk printed no result:\n${text}`);
-  const stat = text.split("\n").find((l) => l.startsWith("CPU_STAT "))?.slice(9) ?? "";
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const cpuMs = (Number(fields[16 - 3]) + Number(fields[17 - 3])) * 10;
-  return { ...JSON.parse(line.slice("BENCH_JSON ".length)), cpu_ms: cpuMs };
-}
-
-async function json(url: string): Promise<Record<string, unknown>> {
-  return await (await fetch(url)).json();
-}
-
-async function until(
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-  pauseMs: () => number = () => 100,
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, pauseMs()));
-  }
+/** One wrk run against the service with the run's settings. */
+function wrk(base: string, path: string, nonce: number, seconds = DURATION): Promise<WrkResult> {
+  return runWrk(ROOT, `${base}${path}`, {
+    threads: THREADS,
+    connections: CONNECTIONS,
+    seconds,
+    nonce,
+  });
 }
 
 async function breakerOverhead(): Promise<Record<string, number>> {
@@ -275,7 +164,9 @@ async function readTopicIds(topic: string, expected: Set<string>, timeoutMs: num
 }
 
 async function main() {
-  await ensureWrk();
+  if (!await ensureWrk(ROOT)) {
+    fail("wrk is not installed and could not be installed; run: sudo apt-get install wrk");
+  }
   const schema = `bench_${crypto.randomUUID().slice(0, 8)}`;
   const topic = `bench-${crypto.randomUUID().slice(0, 8)}`;
   const port = freePort();
@@ -372,11 +263,24 @@ async function main() {
     };
 
     // Warm-up: JIT, connection pools, topic creation.
-    await wrkQuiet(base, ++nonce);
+    await runWrk(ROOT, `${base}/payments`, {
+      threads: 1,
+      connections: 4,
+      seconds: 1,
+      nonce: ++nonce,
+    });
     await phase("bare (no I/O)", "/bench/bare", "/bench/bare");
     await phase("naive insert per request", "/bench/naive", "/bench/naive");
     await phase("healthy (Kafka up)", "/payments", "/payments");
-    if (PROFILE) stages = await profiledPhase(base, inspectPort, processes, ++nonce);
+    if (PROFILE) {
+      const n = ++nonce;
+      stages = await profiledPhase({
+        inspectPort,
+        processes,
+        run: () => wrk(base, "/payments", n),
+        saveTo: OUT.replace(/\.json$/, "") + ".cpuprofile",
+      });
+    }
 
     await kafka("kill");
     // A few requests fail against the dead broker until the breaker opens.
@@ -489,7 +393,7 @@ async function main() {
     deno: Deno.version.deno,
     memoryGb: Math.round(Deno.systemMemoryInfo().total / 2 ** 30),
   };
-  const report = {
+  const report: BenchReport & Record<string, unknown> = {
     date: new Date().toISOString(),
     command: `deno task bench ${Deno.args.join(" ")}`.trim(),
     settings: { durationS: DURATION, connections: CONNECTIONS, threads: THREADS },
@@ -504,92 +408,12 @@ async function main() {
   await Deno.mkdir(OUT.slice(0, OUT.lastIndexOf("/")), { recursive: true });
   await Deno.writeTextFile(OUT, JSON.stringify(report, null, 2) + "\n");
 
-  const f = (n: number, d = 0) => Number.isFinite(n) ? n.toFixed(d) : "n/a";
-  const table = [
-    "CPU µs per request (per event in the drain row), by process:",
-    "",
-    "| phase | service µs | Postgres µs | Kafka µs | wrk µs | requests/s | p50 ms | p99 ms | p99.9 ms | errors | answers | peak RSS MB |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
-    ...results.map((r) => {
-      const us = r.cpuUsPerRequest;
-      return `| ${r.phase} | ${f(us.service)} | ${f(us.postgres)} | ${f(us.kafka)} | ${
-        f(us.wrk)
-      } | ${f(r.requestsPerSecond)} | ${f(r.p50Ms, 1)} | ${f(r.p99Ms, 1)} | ${
-        f(r.p999Ms, 1)
-      } | ${r.errors} | ${Object.entries(r.statuses).map(([s, n]) => `${n}×${s}`).join(", ")} | ${
-        f(r.peakRssMb)
-      } |`;
-    }),
-    `| drain (Kafka back) | ${f(drain.cpuUsPerEventService ?? NaN)} | ${
-      f(drain.cpuUsPerEventPostgres ?? NaN)
-    } | ${f(drain.cpuUsPerEventKafka ?? NaN)} | | ${
-      f(drain.eventsPerSecond ?? NaN)
-    } events/s | | | | | ${drain.backlog ?? 0} events in ${f(drain.seconds ?? NaN, 2)} s | ${
-      f(drain.peakRssMb ?? NaN)
-    } |`,
-    "",
-    "| breaker overhead | ns per call |",
-    "|---|---:|",
-    ...Object.entries(overhead).map(([k, v]) => `| ${k} | ${f(v)} |`),
-    "",
-    "| ratio | value |",
-    "|---|---:|",
-    `| healthy / naive | ${f(ratios.healthyOverNaive, 2)}x |`,
-    `| Kafka down / naive | ${f(ratios.kafkaDownOverNaive, 2)}x |`,
-    `| ours / opossum (time per call) | ${f(ratios.oursOverOpossum, 2)} |`,
-    `| ours / cockatiel (time per call) | ${f(ratios.oursOverCockatiel, 2)} |`,
-    "",
-    `No loss: ${verification.foundInTopic} of ${verification.storedEvents} stored events found in the topic (lost: ${verification.lost}).`,
-    `Machine: ${machine.cpus} CPUs, ${machine.memoryGb} GiB, ${machine.os}, Deno ${machine.deno}; wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s; load generator, Postgres, Kafka and service on the same machine.`,
-  ].join("\n");
+  const table = renderReport(report);
   console.log(`\n${table}\n\nbench: results written to ${OUT}`);
   if (verification.lost !== 0) {
     console.error("bench: FAILED: accepted events are missing from the topic");
     Deno.exit(1);
   }
-}
-
-/**
- * One more healthy phase under the V8 profiler: CPU µs per request of each stage of the path.
- * What /proc counted beyond the JavaScript stages is the runtime outside JavaScript (the HTTP
- * server and I/O in Rust, the compiler and GC threads). The profiler costs CPU of its own, so
- * this phase is reported apart and never replaces the measured one.
- */
-async function profiledPhase(
-  base: string,
-  inspectPort: number,
-  processes: Parameters<typeof sampleCpu>[0],
-  nonce: number,
-): Promise<Record<string, number>> {
-  const before = sampleCpu(processes);
-  const [r, profile] = await profileWhile(inspectPort, () => wrk(base, "/payments", nonce));
-  const cpu = perRequestUs(before, sampleCpu(processes), r.requests);
-  // Kept for a closer look (Chrome DevTools or any .cpuprofile viewer opens it).
-  const saved = OUT.replace(/\.json$/, "") + ".cpuprofile";
-  await Deno.writeTextFile(saved, JSON.stringify(profile));
-  const out: Record<string, number> = {};
-  let js = 0;
-  for (const [stage, us] of stageTimes(profile)) {
-    out[stage] = us / r.requests;
-    js += us / r.requests;
-  }
-  out["runtime outside JavaScript (HTTP server in Rust, I/O, GC and compiler threads)"] = Math.max(
-    0,
-    cpu.service - js,
-  );
-  out["total (from /proc)"] = cpu.service;
-  console.log("bench: CPU µs per request by stage (profiled healthy phase):");
-  for (const [stage, us] of Object.entries(out)) {
-    console.log(`  ${us.toFixed(1).padStart(7)}  ${stage}`);
-  }
-  return out;
-}
-
-async function wrkQuiet(base: string, nonce: number) {
-  await sh(
-    `wrk -t1 -c4 -d1s -s scripts/bench/post_payment.lua ${base}/payments`,
-    { BENCH_NONCE: String(nonce) },
-  );
 }
 
 await main();

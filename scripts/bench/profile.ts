@@ -5,6 +5,7 @@
  * (socket reads of the Postgres driver or the Kafka client, the HTTP server), by the library of
  * its leaf frame.
  */
+import { perRequestUs, type Processes, sampleCpu } from "./cpu.ts";
 
 /** A V8 CPU profile as `Profiler.stop` returns it. */
 export interface CpuProfile {
@@ -160,4 +161,43 @@ export async function profileWhile<T>(
   } finally {
     ws.close();
   }
+}
+
+/** What `profiledPhase` needs: the inspector, the processes to charge, and the load to run. */
+export interface ProfiledPhaseOptions {
+  inspectPort: number;
+  processes: Processes;
+  /** Runs the phase's load and says how many requests it made. */
+  run: () => Promise<{ requests: number }>;
+  /** Where the raw profile is kept for a closer look (DevTools opens it). */
+  saveTo: string;
+}
+
+/**
+ * One more healthy phase under the V8 profiler: CPU µs per request of each stage of the path.
+ * What /proc counted beyond the JavaScript stages is the runtime outside JavaScript (the HTTP
+ * server and I/O in Rust, the compiler and GC threads). The profiler costs CPU of its own, so
+ * this phase is reported apart and never replaces the measured one.
+ */
+export async function profiledPhase(opts: ProfiledPhaseOptions): Promise<Record<string, number>> {
+  const before = sampleCpu(opts.processes);
+  const [r, profile] = await profileWhile(opts.inspectPort, opts.run);
+  const cpu = perRequestUs(before, sampleCpu(opts.processes), r.requests);
+  await Deno.writeTextFile(opts.saveTo, JSON.stringify(profile));
+  const out: Record<string, number> = {};
+  let js = 0;
+  for (const [stage, us] of stageTimes(profile)) {
+    out[stage] = us / r.requests;
+    js += us / r.requests;
+  }
+  out["runtime outside JavaScript (HTTP server in Rust, I/O, GC and compiler threads)"] = Math.max(
+    0,
+    cpu.service - js,
+  );
+  out["total (from /proc)"] = cpu.service;
+  console.log("bench: CPU µs per request by stage (profiled healthy phase):");
+  for (const [stage, us] of Object.entries(out)) {
+    console.log(`  ${us.toFixed(1).padStart(7)}  ${stage}`);
+  }
+  return out;
 }
