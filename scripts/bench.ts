@@ -20,7 +20,7 @@ import { freePortPair } from "./free_port.ts";
 import { profiledPhase } from "./bench/profile.ts";
 import { perRequestUs, postmasterPid, readStat, sampleCpu } from "./bench/cpu.ts";
 import { type BenchReport, type PhaseResult, renderReport } from "./bench/report.ts";
-import { ensureWrk, runWrk, type WrkResult } from "./bench/wrk.ts";
+import { ensureWrk, runWrk, sh, type WrkResult } from "./bench/wrk.ts";
 import { diff, json, statusCounts, until, withRss } from "./bench/probe.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -81,18 +81,11 @@ function fail(message: string): never {
   Deno.exit(2);
 }
 
-async function sh(cmd: string, env: Record<string, string> = {}): Promise<string> {
-  const out = await new Deno.Command("bash", { args: ["-c", cmd], env, cwd: ROOT }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd} failed:\n${text}`);
-  return text;
-}
-
 function kafka(cmd: string): Promise<string> {
   return sh(`bash scripts/kafka.sh ${cmd}`, {
     KAFKA_PORT,
     KAFKA_CONTROLLER_PORT: String(Number(KAFKA_PORT) + 1),
-  });
+  }, ROOT);
 }
 
 /** The local broker's pid (from scripts/kafka.sh's pid file), or null when it is not running. */
@@ -124,7 +117,11 @@ function wrk(base: string, path: string, nonce: number, seconds = DURATION): Pro
 }
 
 async function breakerOverhead(): Promise<Record<string, number>> {
-  const text = await sh("deno bench -A --json scripts/bench/breaker_bench.ts 2>/dev/null");
+  const text = await sh(
+    "deno bench -A --json scripts/bench/breaker_bench.ts 2>/dev/null",
+    {},
+    ROOT,
+  );
   const report = JSON.parse(text.slice(text.indexOf("{")));
   const out: Record<string, number> = {};
   for (const b of report.benches) out[b.name] = b.results[0].ok.avg; // nanoseconds

@@ -23,7 +23,12 @@ export interface WrkOptions {
   nonce: number;
 }
 
-async function sh(cmd: string, env: Record<string, string>, cwd: string): Promise<string> {
+/** Runs `cmd` with bash in `cwd`; returns stdout and stderr, throws with both on failure. */
+export async function sh(
+  cmd: string,
+  env: Record<string, string>,
+  cwd: string,
+): Promise<string> {
   const out = await new Deno.Command("bash", { args: ["-c", cmd], env, cwd }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (!out.success) throw new Error(`${cmd} failed:\n${text}`);

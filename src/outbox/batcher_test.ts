@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import FakeTimers from "@sinonjs/fake-timers";
-import { createBatcher } from "./batcher.ts";
+import { type BatcherOptions, createBatcher } from "./batcher.ts";
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -95,6 +95,16 @@ Deno.test("invalid options are refused naming the value", () => {
   );
 });
 
+/** A batcher that answers each item with itself and records the batches it was handed. */
+function echoBatcher(opts: BatcherOptions) {
+  const seen: number[][] = [];
+  const b = createBatcher<number, number>((items) => {
+    seen.push(items);
+    return Promise.resolve(items);
+  }, opts);
+  return { b, seen };
+}
+
 /** Fake setTimeout and performance.now for the linger tests. */
 function fakeTime() {
   return FakeTimers.withGlobal(globalThis).install({
@@ -105,11 +115,7 @@ function fakeTime() {
 Deno.test("linger: a small batch waits until its oldest item is lingerMs old, then goes as one", async () => {
   const clock = fakeTime();
   try {
-    const seen: number[][] = [];
-    const b = createBatcher<number, number>((items) => {
-      seen.push(items);
-      return Promise.resolve(items);
-    }, { maxBatch: 10, lingerMs: 5 });
+    const { b, seen } = echoBatcher({ maxBatch: 10, lingerMs: 5 });
     const p = [b.submit(1)];
     await clock.tickAsync(3);
     p.push(b.submit(2), b.submit(3));
@@ -126,11 +132,7 @@ Deno.test("linger: a small batch waits until its oldest item is lingerMs old, th
 Deno.test("linger: a full batch goes at once", async () => {
   const clock = fakeTime();
   try {
-    const seen: number[][] = [];
-    const b = createBatcher<number, number>((items) => {
-      seen.push(items);
-      return Promise.resolve(items);
-    }, { maxBatch: 3, lingerMs: 50 });
+    const { b, seen } = echoBatcher({ maxBatch: 3, lingerMs: 50 });
     const p = [b.submit(1), b.submit(2)];
     await clock.tickAsync(1);
     assertEquals(seen, []);
