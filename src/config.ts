@@ -8,6 +8,7 @@ import {
   DEFAULT_BREAKER_CONFIG,
   validateBreakerConfig,
 } from "./breaker/config.ts";
+import { DEFAULT_BODY_READ_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT_PAYMENTS } from "./http/app.ts";
 import type { LogLevel } from "./log.ts";
 import {
   DEFAULT_COMMIT_BATCH_MAX,
@@ -147,8 +148,10 @@ export function loadConfig(env: Env): Config {
     inlineBudgetMs: read.int("INLINE_PUBLISH_BUDGET_MS", DEFAULT_INLINE_BUDGET_MS, { min: 0 }),
     outboxRetentionMs: read.int("OUTBOX_RETENTION_HOURS", 168, { min: 0 }) * 3_600_000,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 100 }),
-    bodyReadTimeoutMs: read.int("BODY_READ_TIMEOUT_MS", 10_000, { min: 100 }),
-    maxInFlightPayments: read.int("MAX_INFLIGHT_PAYMENTS", 1024, { min: 1 }),
+    bodyReadTimeoutMs: read.int("BODY_READ_TIMEOUT_MS", DEFAULT_BODY_READ_TIMEOUT_MS, { min: 100 }),
+    maxInFlightPayments: read.int("MAX_INFLIGHT_PAYMENTS", DEFAULT_MAX_IN_FLIGHT_PAYMENTS, {
+      min: 1,
+    }),
     bodyLimitBytes: read.int("BODY_LIMIT_BYTES", 64 * 1024, { min: 1024 }),
     breaker,
   };

@@ -45,9 +45,9 @@ export interface AppDeps {
   reconcile?: (since: Date, until: Date) => Promise<ReconcileReport>;
 }
 
-/** Default of `AppDeps.bodyReadTimeoutMs` (proposed env: BODY_READ_TIMEOUT_MS). */
+/** Default of `AppDeps.bodyReadTimeoutMs`; `config.ts` sets it from BODY_READ_TIMEOUT_MS. */
 export const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
-/** Default of `AppDeps.maxInFlightPayments` (proposed env: MAX_INFLIGHT_PAYMENTS). */
+/** Default of `AppDeps.maxInFlightPayments`; `config.ts` sets it from MAX_INFLIGHT_PAYMENTS. */
 export const DEFAULT_MAX_IN_FLIGHT_PAYMENTS = 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
