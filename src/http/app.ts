@@ -63,7 +63,7 @@ export function createApp(deps: AppDeps): Hono {
     const b = deps.breakers.find((x) => x.name === name);
     if (!b) {
       throw new HttpProblem(404, "Unknown circuit breaker", `no circuit breaker named "${name}"`, {
-        known: deps.breakers.map((x) => x.name),
+        extra: { known: deps.breakers.map((x) => x.name) },
       });
     }
     return b;
@@ -113,8 +113,7 @@ export function createApp(deps: AppDeps): Hono {
           503,
           "Too many requests in flight",
           `${maxInFlight} events are being handled already; nothing was stored; retry later`,
-          {},
-          { "Retry-After": retryAfter },
+          { headers: { "Retry-After": retryAfter } },
         );
       }
       paymentsInFlight++;
@@ -137,8 +136,7 @@ export function createApp(deps: AppDeps): Hono {
           503,
           "Outbox unavailable",
           "the event was not acknowledged (the outbox could not confirm it was stored); retry with the same eventId",
-          {},
-          { "Retry-After": retryAfter },
+          { headers: { "Retry-After": retryAfter } },
         );
       }
       c.header("Location", `/payments/${eventId}`);
@@ -169,7 +167,7 @@ export function createApp(deps: AppDeps): Hono {
             409,
             "Event id already used",
             `eventId ${eventId} was accepted earlier with a different body; use a new eventId`,
-            { eventId },
+            { extra: { eventId } },
           );
       }
     },
@@ -224,7 +222,9 @@ export function createApp(deps: AppDeps): Hono {
         "Invalid state",
         `state must be one of ${BREAKER_STATES.join(", ")}`,
         {
-          errors: [{ field: "state", message: `unknown state ${JSON.stringify(body?.state)}` }],
+          extra: {
+            errors: [{ field: "state", message: `unknown state ${JSON.stringify(body?.state)}` }],
+          },
         },
       );
     }
@@ -256,9 +256,7 @@ export function createApp(deps: AppDeps): Hono {
     } catch (e) {
       if (e instanceof IllegalTransitionError) {
         throw new HttpProblem(409, "Illegal transition", e.message, {
-          from: e.from,
-          to: e.to,
-          allowed: e.allowed,
+          extra: { from: e.from, to: e.to, allowed: e.allowed },
         });
       }
       throw e;
@@ -338,7 +336,9 @@ export function createApp(deps: AppDeps): Hono {
         422,
         "Invalid time range",
         "since (required) and until must be ISO 8601 times or durations like 15m, 1h, 2d",
-        { errors: [{ field: "since", message: `got ${JSON.stringify(since ?? null)}` }] },
+        {
+          extra: { errors: [{ field: "since", message: `got ${JSON.stringify(since ?? null)}` }] },
+        },
       );
     }
     let range;
@@ -347,7 +347,7 @@ export function createApp(deps: AppDeps): Hono {
     } catch (e) {
       if (!(e instanceof TimeArgumentError)) throw e;
       throw new HttpProblem(422, "Invalid time range", e.message, {
-        errors: [{ field: e.argument, message: e.message }],
+        extra: { errors: [{ field: e.argument, message: e.message }] },
       });
     }
     if (reconciling) {
@@ -355,8 +355,7 @@ export function createApp(deps: AppDeps): Hono {
         409,
         "Reconciliation running",
         "one reconciliation runs at a time; retry when it has finished",
-        {},
-        { "Retry-After": "5" },
+        { headers: { "Retry-After": "5" } },
       );
     }
     reconciling = true;
@@ -368,8 +367,7 @@ export function createApp(deps: AppDeps): Hono {
         503,
         "Reconciliation failed",
         `the outbox could not be compared with the topic: ${errorMessage(e)}`,
-        {},
-        { "Retry-After": retryAfter },
+        { headers: { "Retry-After": retryAfter } },
       );
     } finally {
       reconciling = false;
@@ -414,8 +412,8 @@ export function createApp(deps: AppDeps): Hono {
 
   function dbUnavailable(e: unknown): never {
     logger.warn("outbox read failed", { error: errorMessage(e) });
-    throw new HttpProblem(503, "Outbox unavailable", "Postgres is not reachable; retry later", {}, {
-      "Retry-After": retryAfter,
+    throw new HttpProblem(503, "Outbox unavailable", "Postgres is not reachable; retry later", {
+      headers: { "Retry-After": retryAfter },
     });
   }
 }

@@ -33,8 +33,7 @@ export function requireAdmin(token: string | null): MiddlewareHandler {
         401,
         "Unauthorized",
         "send the admin token as 'Authorization: Bearer <ADMIN_TOKEN>'",
-        {},
-        { "WWW-Authenticate": 'Bearer realm="payment-ingest"' },
+        { headers: { "WWW-Authenticate": 'Bearer realm="payment-ingest"' } },
       );
     }
     if (!await constantTimeEqual(match[1]!, token)) {

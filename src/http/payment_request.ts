@@ -70,8 +70,7 @@ async function within<T>(
       503,
       "Request body unavailable",
       `the body could not be read (${errorMessage(e)}); nothing was stored; retry`,
-      {},
-      { "Retry-After": retryAfter },
+      { headers: { "Retry-After": retryAfter } },
     );
   } finally {
     clearTimeout(timer);
@@ -141,7 +140,7 @@ export function readPaymentEvent(c: Context): NewEvent {
       "Invalid payment event",
       errors.map((e) => `${e.field}: ${e.message}`).join("; ") +
         (all.length > errors.length ? `; and ${all.length - errors.length} more` : ""),
-      { errors },
+      { extra: { errors } },
     );
   }
   const eventId = (parsed.data.eventId ?? crypto.randomUUID()).toLowerCase();

@@ -6,17 +6,29 @@ export interface FieldError {
   message: string;
 }
 
+/** What a problem may carry besides status, title and detail. */
+export interface HttpProblemOptions {
+  /** Extension members of the body (RFC 9457 section 3.2), e.g. `errors` or `allowed`. */
+  extra?: Record<string, unknown>;
+  /** Response headers, e.g. `Retry-After` or `WWW-Authenticate`. */
+  headers?: Record<string, string>;
+}
+
 /** A problem the error handler turns into an `application/problem+json` answer. */
 export class HttpProblem extends Error {
+  readonly extra: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+
   constructor(
     readonly status: number,
     readonly title: string,
     readonly detail: string,
-    readonly extra: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
+    opts: HttpProblemOptions = {},
   ) {
     super(detail);
     this.name = "HttpProblem";
+    this.extra = opts.extra ?? {};
+    this.headers = opts.headers ?? {};
   }
 }
 
