@@ -38,8 +38,7 @@ import {
   type WindowCounts,
 } from "./window.ts";
 
-/** Re-exported so callers need only this module for the breaker's public contract. */
-export { BREAKER_STATES };
+/** Re-exported so callers need only this module for the breaker's public types. */
 export type { BreakerConfig, BreakerEvent, BreakerState, Clock };
 
 /** Construction options that are not settings: injected time, randomness and error reporting. */

@@ -1,12 +1,8 @@
 import { assert, assertEquals, assertInstanceOf, assertStrictEquals } from "@std/assert";
 import fc from "fast-check";
-import {
-  BREAKER_STATES,
-  type BreakerEvent,
-  type BreakerState,
-  CircuitBreaker,
-} from "./circuit_breaker.ts";
+import { type BreakerEvent, type BreakerState, CircuitBreaker } from "./circuit_breaker.ts";
 import { CallNotPermittedError, IllegalTransitionError } from "./errors.ts";
+import { BREAKER_STATES } from "./states.ts";
 import { createTestClock } from "./test_clock.ts";
 
 /** Written out again here so the test does not trust the table it is checking. */

@@ -9,7 +9,6 @@ import {
   assertThrows,
 } from "@std/assert";
 import {
-  BREAKER_STATES,
   type BreakerConfig,
   type BreakerEvent,
   type BreakerState,
@@ -17,6 +16,7 @@ import {
   type CircuitBreakerOptions,
 } from "./circuit_breaker.ts";
 import { CallNotPermittedError, IllegalTransitionError } from "./errors.ts";
+import { BREAKER_STATES } from "./states.ts";
 import { createTestClock, type TestClock } from "./test_clock.ts";
 
 const START = 1_700_000_000_000;

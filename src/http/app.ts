@@ -1,7 +1,7 @@
 /** The Hono application: ingest, breaker admin, outbox, health, metrics and API description. */
 import { Hono } from "hono";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { BREAKER_STATES, type BreakerState } from "../breaker/circuit_breaker.ts";
+import { BREAKER_STATES, type BreakerState } from "../breaker/states.ts";
 import { IllegalTransitionError } from "../breaker/errors.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../log.ts";

@@ -1,6 +1,6 @@
 /** The OpenAPI 3.1 description served at `GET /openapi.json`; the event schema comes from zod. */
 import { z } from "zod";
-import { BREAKER_STATES } from "../breaker/circuit_breaker.ts";
+import { BREAKER_STATES } from "../breaker/states.ts";
 import { paymentEventSchema } from "./payment_schema.ts";
 
 const problem = { $ref: "#/components/schemas/Problem" };

@@ -4,7 +4,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { BREAKER_STATES } from "../breaker/circuit_breaker.ts";
+import { BREAKER_STATES } from "../breaker/states.ts";
 import type { OutboxStats } from "../outbox/repository.ts";
 
 /** Publish outcomes as labelled on `kafka_publish_duration_seconds`. */
