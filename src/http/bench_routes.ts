@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import type { Db } from "../outbox/db.ts";
-import { insertSingle } from "../outbox/repository.ts";
+import { createNaiveTable, insertSingle } from "../outbox/repository.ts";
 import { paymentBody, readPaymentEvent } from "./payment_request.ts";
 
 /** Registers the baseline routes on `app`. */
@@ -16,11 +16,10 @@ export function addBenchRoutes(app: Hono, db: Db, bodyLimitBytes: number): void 
     const event = readPaymentEvent(c);
     return c.json({ eventId: event.id, status: "PENDING" }, 202);
   });
-  // Same columns and indexes as the outbox, so the relay does not publish the baseline's rows.
   let table: Promise<unknown> | null = null;
   bench.post("/naive", body, async (c) => {
     const event = readPaymentEvent(c);
-    table ??= db.query("CREATE TABLE IF NOT EXISTS outbox_naive (LIKE outbox INCLUDING ALL)");
+    table ??= createNaiveTable(db);
     await table;
     await insertSingle(db, event, "outbox_naive");
     return c.json({ eventId: event.id, status: "PENDING" }, 202);

@@ -359,3 +359,42 @@ export async function insertSingle(
     [event.id, event.aggregateid, event.type, event.payload],
   );
 }
+
+/** Creates the benchmark's baseline table, like the outbox but out of the relay's sight. */
+export async function createNaiveTable(db: Queryable): Promise<void> {
+  await db.query("CREATE TABLE IF NOT EXISTS outbox_naive (LIKE outbox INCLUDING ALL)");
+}
+
+/** A PUBLISHED row as reconciliation compares it with the topic. */
+export type PublishedRow = Pick<RawRow, "seq" | "id" | "aggregateid"> & {
+  published_at: Date | string;
+};
+
+/** One keyset page of PUBLISHED rows, published_at in [since, until), seq after `after`. */
+export async function publishedPage(
+  db: Queryable,
+  page: { since: Date; until: Date; after: string; limit: number },
+): Promise<PublishedRow[]> {
+  // outbox.seq, not the text alias `seq`: "10" sorts before "9" as text and pages would skip rows.
+  return await db.query<PublishedRow>(
+    `SELECT seq::text AS seq, id::text AS id, aggregateid, published_at FROM outbox
+     WHERE status = 'PUBLISHED' AND published_at >= $1::timestamptz
+       AND published_at < $2::timestamptz AND outbox.seq > $3::int8
+     ORDER BY outbox.seq LIMIT $4`,
+    [page.since.toISOString(), page.until.toISOString(), page.after, page.limit],
+  );
+}
+
+/** Rows created in [since, until) that are still pending or dead-lettered. */
+export async function unpublishedCounts(
+  db: Queryable,
+  range: { since: Date; until: Date },
+): Promise<{ pending: number; deadLettered: number }> {
+  const [row] = await db.query<{ pending: string | number; dead: string | number }>(
+    `SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
+            count(*) FILTER (WHERE status = 'DEAD_LETTERED') AS dead
+     FROM outbox WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz`,
+    [range.since.toISOString(), range.until.toISOString()],
+  );
+  return { pending: Number(row?.pending ?? 0), deadLettered: Number(row?.dead ?? 0) };
+}

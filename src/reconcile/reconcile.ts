@@ -3,6 +3,7 @@
  * order? Compares the outbox's PUBLISHED rows (published_at in a range) with the topic's records.
  */
 import type { Queryable } from "../outbox/db.ts";
+import { publishedPage, unpublishedCounts } from "../outbox/repository.ts";
 import { compareOutboxWithTopic, type Findings, type PublishedEvent } from "./compare.ts";
 import { readTopic, type TopicSlice } from "./topic_reader.ts";
 
@@ -50,18 +51,9 @@ export async function loadPublishedEvents(
 ): Promise<PublishedEvent[]> {
   const out: PublishedEvent[] = [];
   let after = "0";
-  // Keyset pages keep each query small on a large outbox. ORDER BY names the table's column:
-  // a bare `seq` would sort by the text alias ("10" before "9") and pages would skip rows.
+  // Keyset pages keep each query small on a large outbox.
   for (;;) {
-    const rows = await db.query<
-      { seq: string; id: string; aggregateid: string; published_at: Date | string }
-    >(
-      `SELECT seq::text AS seq, id::text AS id, aggregateid, published_at FROM outbox
-       WHERE status = 'PUBLISHED' AND published_at >= $1::timestamptz
-         AND published_at < $2::timestamptz AND outbox.seq > $3::int8
-       ORDER BY outbox.seq LIMIT $4`,
-      [since.toISOString(), until.toISOString(), after, pageSize],
-    );
+    const rows = await publishedPage(db, { since, until, after, limit: pageSize });
     for (const r of rows) {
       out.push({
         seq: String(r.seq),
@@ -86,12 +78,7 @@ export async function reconcile(db: Queryable, opts: ReconcileOptions): Promise<
   // The outbox first: every row published by now was acknowledged by Kafka, so the topic read
   // that follows (up to the high watermarks of that moment) must hold it.
   const events = await loadPublishedEvents(db, opts.since, opts.until);
-  const [counts] = await db.query<{ pending: string | number; dead: string | number }>(
-    `SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,
-            count(*) FILTER (WHERE status = 'DEAD_LETTERED') AS dead
-     FROM outbox WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz`,
-    [opts.since.toISOString(), opts.until.toISOString()],
-  );
+  const counts = await unpublishedCounts(db, opts);
   const slice = await readTopic({
     brokers: opts.brokers,
     topic: opts.topic,
@@ -109,8 +96,8 @@ export async function reconcile(db: Queryable, opts: ReconcileOptions): Promise<
     clean: findings.missing.length === 0 && findings.outOfOrder.length === 0,
     recordsRead: slice.records.length,
     partitions: slice.partitions,
-    pendingInRange: Number(counts?.pending ?? 0),
-    deadLetteredInRange: Number(counts?.dead ?? 0),
+    pendingInRange: counts.pending,
+    deadLetteredInRange: counts.deadLettered,
     durationMs: Math.round(performance.now() - t0),
   };
 }
