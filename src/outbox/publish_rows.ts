@@ -9,7 +9,7 @@ import type { Publisher } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../log.ts";
 import type { Queryable } from "./db.ts";
-import { type RecordSource, toRecord } from "./records.ts";
+import { type RecordSource, toRecord } from "./kafka_record.ts";
 import { markDeadLettered } from "./repository.ts";
 
 /** How to read a publish error; the Kafka adapter's classification, handed in by `main.ts`. */
