@@ -19,7 +19,7 @@ import {
 } from "../outbox/repository.ts";
 import { requireAdmin } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
-import { operatorPageHtml } from "./operator_page.ts";
+import { pageRoutes } from "./page_routes.ts";
 import { paymentBody, readPaymentEvent } from "./payment_request.ts";
 import { HttpProblem, problemBody } from "./problem.ts";
 import type { ReconcileReport } from "../reconcile/reconcile.ts";
@@ -376,7 +376,7 @@ export function createApp(deps: AppDeps): Hono {
     }
   });
 
-  app.get("/", (c) => c.html(operatorPageHtml()));
+  app.route("/", pageRoutes());
 
   app.get("/health/live", (c) => c.json({ status: "UP" }));
 

@@ -132,6 +132,18 @@ Deno.test({
         if (!url.startsWith(`${base}/`) && !url.startsWith("data:")) foreign.push(url);
       });
       page.on("pageerror", (e) => pageErrors.push(String(e)));
+      const assets: { path: string; status: number; type: string; cache: string }[] = [];
+      page.on("response", (r) => {
+        const path = new URL(r.url()).pathname;
+        if (!path.startsWith("/page/")) return;
+        const h = r.headers();
+        assets.push({
+          path,
+          status: r.status(),
+          type: h["content-type"] ?? "",
+          cache: h["cache-control"] ?? "",
+        });
+      });
       page.on("console", (m) => {
         // Chromium logs every non-2xx fetch; the 401/403/409 answers below are expected.
         if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
@@ -142,7 +154,8 @@ Deno.test({
       await t.step("the page loads and the CLOSED tile is the only active one", async () => {
         const res = await page.goto(`${base}/`);
         assertEquals(res?.status(), 200);
-        assertMatch(res?.headers()["content-type"] ?? "", /^text\/html/);
+        assertEquals(res?.headers()["content-type"], "text/html; charset=utf-8");
+        assertEquals(res?.headers()["cache-control"], "no-cache");
         await page.waitForSelector(tile("CLOSED", true), { timeout: WITHIN_POLL_MS });
         assertEquals(await page.locator('.tile[data-active="true"]').count(), 1);
         assertEquals(await page.locator(".tile").count(), 7);
@@ -151,6 +164,20 @@ Deno.test({
         assertMatch((await page.textContent("#failure-threshold")) ?? "", /threshold 50\.0 %/);
         await waitForNumber(page, "outbox-pending", { min: 0 }, WITHIN_POLL_MS);
         assertEquals(await page.getAttribute("#conn", "data-live"), "true");
+        // The styles and every module arrived from the service, typed and cached for good.
+        assert(assets.some((a) => a.path.endsWith("/page.js")), "page.js was not loaded");
+        assert(assets.some((a) => a.path.endsWith(".css")), "no stylesheet was loaded");
+        for (const a of assets) {
+          assertEquals(a.status, 200, a.path);
+          const type = a.path.endsWith(".js") ? "text/javascript" : "text/css";
+          assertEquals(a.type, `${type}; charset=utf-8`, a.path);
+          assertEquals(a.cache, "public, max-age=31536000, immutable", a.path);
+        }
+        assertEquals(
+          await page.evaluate("getComputedStyle(document.querySelector('.top')).display"),
+          "flex",
+          "layout.css applies",
+        );
       });
 
       await t.step("published payments show up as calls and events", async () => {
