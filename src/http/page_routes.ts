@@ -8,7 +8,7 @@
  * rolling deploy) gets today's bytes with `no-cache`, so nothing is cached forever under a URL
  * whose content it does not match.
  *
- * The files are text imports: they are part of the module graph, found relative to this module
+ * The files, uPlot's included, are text imports: they are part of the module graph, found relative to this module
  * from any working directory and inside the image, read once when the process loads, and only
  * names in the table below are served, so no request can reach another file.
  */
@@ -19,11 +19,16 @@ import {
   operatorPageHtml,
   type OperatorPageOptions,
 } from "./operator_page.ts";
+import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
+import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
 import actionsJs from "./page/actions.js" with { type: "text" };
+import chartsCss from "./page/charts.css" with { type: "text" };
+import chartsJs from "./page/charts.js" with { type: "text" };
 import domJs from "./page/dom.js" with { type: "text" };
 import eventsCss from "./page/events.css" with { type: "text" };
 import eventsTableJs from "./page/events_table.js" with { type: "text" };
 import formatJs from "./page/format.js" with { type: "text" };
+import historyJs from "./page/history.js" with { type: "text" };
 import layoutCss from "./page/layout.css" with { type: "text" };
 import pageJs from "./page/page.js" with { type: "text" };
 import panelsCss from "./page/panels.css" with { type: "text" };
@@ -38,12 +43,18 @@ const ASSETS: Readonly<Record<string, { body: string; type: string }>> = {
   "layout.css": { body: layoutCss, type: CSS },
   "panels.css": { body: panelsCss, type: CSS },
   "events.css": { body: eventsCss, type: CSS },
+  "charts.css": { body: chartsCss, type: CSS },
   "page.js": { body: pageJs, type: JS },
   "actions.js": { body: actionsJs, type: JS },
   "dom.js": { body: domJs, type: JS },
   "events_table.js": { body: eventsTableJs, type: JS },
   "format.js": { body: formatJs, type: JS },
   "render.js": { body: renderJs, type: JS },
+  "charts.js": { body: chartsJs, type: JS },
+  "history.js": { body: historyJs, type: JS },
+  // uPlot 1.6.32 (MIT), pinned by deno.json and deno.lock: its release files from the npm package.
+  "vendor/uplot.js": { body: uplotJs, type: JS },
+  "vendor/uplot.css": { body: uplotCss, type: CSS },
 };
 
 /** Browsers may keep a versioned asset for a year; it never changes under its URL. */

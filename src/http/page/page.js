@@ -6,10 +6,12 @@
  * @module
  */
 import { setupActions } from "./actions.js";
-import { setText } from "./dom.js";
+import { createCharts } from "./charts.js";
+import { all, setText } from "./dom.js";
 import { createEventsTable } from "./events_table.js";
 import { clock } from "./format.js";
-import { renderOutbox, renderSnapshot } from "./render.js";
+import { ACCEPTED, createHistory, parseCounters, PUBLISHED } from "./history.js";
+import { renderOutbox, renderSnapshot, STATE_TONES } from "./render.js";
 
 const body = document.body;
 const NAME = body.dataset.breaker ?? "kafka-publisher";
@@ -17,19 +19,21 @@ const NAME = body.dataset.breaker ?? "kafka-publisher";
 const POLL_MS = Math.max(1000, Number(body.dataset.pollMs) || 1000);
 const BASE = "circuit-breaker/" + encodeURIComponent(NAME);
 const REQUEST_TIMEOUT_MS = 5000;
+/** The charts show the last five minutes. */
+const WINDOW_MS = 5 * 60_000;
 
-/** GETs JSON with a timeout; rejects on a non-2xx answer. */
-async function getJson(/** @type {string} */ path) {
+/** GETs JSON (or text, for `/metrics`) with a timeout; rejects on a non-2xx answer. */
+async function get(/** @type {string} */ path, /** @type {"json" | "text"} */ as = "json") {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
   try {
     const res = await fetch(path, {
-      headers: { accept: "application/json" },
+      headers: { accept: as === "json" ? "application/json" : "text/plain" },
       cache: "no-store",
       signal: ctl.signal,
     });
     if (!res.ok) throw new Error(path.split("?")[0] + " answered " + res.status);
-    return await res.json();
+    return await (as === "json" ? res.json() : res.text());
   } finally {
     clearTimeout(timer);
   }
@@ -43,17 +47,31 @@ function setConn(/** @type {string} */ live, /** @type {string} */ text) {
 }
 
 const renderEvents = createEventsTable();
+const states = all(".tile").map((t) => t.dataset.state ?? "");
+const history = createHistory({ windowMs: WINDOW_MS, gapMs: 3 * POLL_MS, states });
+const charts = createCharts({ windowSeconds: WINDOW_MS / 1000, states, tones: STATE_TONES });
 
 /** One round of requests; resolves to how many of them failed and the first reason. */
 async function pollRound() {
   const r = await Promise.allSettled([
-    getJson(BASE),
-    getJson(BASE + "/events?limit=20"),
-    getJson("outbox"),
+    get(BASE),
+    get(BASE + "/events?limit=20"),
+    get("outbox"),
+    get("metrics", "text"),
   ]);
-  if (r[0].status === "fulfilled") renderSnapshot(r[0].value);
-  if (r[1].status === "fulfilled") renderEvents(r[1].value?.events);
-  if (r[2].status === "fulfilled") renderOutbox(r[2].value);
+  const value = (/** @type {PromiseSettledResult<any>} */ x) =>
+    x.status === "fulfilled" ? x.value : null;
+  const [snapshot, events, outbox, metrics] = r.map(value);
+  renderSnapshot(snapshot);
+  renderEvents(events?.events);
+  renderOutbox(outbox);
+  history.add({
+    at: Date.now(),
+    snapshot: snapshot?.state ? snapshot : null,
+    counters: typeof metrics === "string" ? parseCounters(metrics, [ACCEPTED, PUBLISHED]) : null,
+    pending: typeof outbox?.pending === "number" ? outbox.pending : null,
+  });
+  charts.update(history.columns());
   const failed = r.filter((x) => x.status === "rejected");
   return { failed: failed.length, total: r.length, reason: failed[0]?.reason };
 }
