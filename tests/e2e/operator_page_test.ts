@@ -1,12 +1,12 @@
 /**
  * The operator page in a real headless Chromium against the real service (real Postgres, real
- * Kafka): live tiles, token handling, forced transitions, outbox backlog, escaping, poll rate.
+ * Kafka): live tiles, token handling, forced transitions, outbox backlog, the rolling charts,
+ * escaping, poll rate.
  *
  * Needs Debian's `chromium` (apt-get install chromium) or CHROMIUM_PATH, Postgres and the local
  * Kafka (`deno task kafka start`). Run: deno test -A tests/e2e/
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { type Browser, chromium, type Page } from "playwright-core";
 import {
   ADMIN_TOKEN,
   getJson,
@@ -15,108 +15,34 @@ import {
   REAL_IO,
   startTestService,
 } from "../integration/helpers.ts";
+import {
+  apiState,
+  BREAKER,
+  launchChromium,
+  messageOf,
+  POLL_RECORDER,
+  tile,
+  waitForChart,
+  waitForNumber,
+  waitForText,
+} from "./page_helpers.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const BREAKER = "kafka-publisher";
 /** The page polls once a second; a change must show within one period plus request time. */
 const WITHIN_POLL_MS = 2_500;
 const DOCS = new URL("../../docs/", import.meta.url);
-
-/** Wraps the page's fetch to note the start of every snapshot poll (performance.now()). */
-const POLL_RECORDER = `(() => {
-  const polls = (globalThis.__snapshotPolls = []);
-  const fetch = globalThis.fetch;
-  globalThis.fetch = function (input, init) {
-    const path = new URL(String(input), location.href).pathname;
-    if (path === "/circuit-breaker/${BREAKER}") polls.push(performance.now());
-    return fetch.call(this, input, init);
-  };
-})();`;
-
-const tile = (state: string, active: boolean) =>
-  `.tile[data-state="${state}"][data-active="${active}"]`;
-
-/** Launches headless Chromium the way CI can: no sandbox (root), no background traffic. */
-function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-gpu",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-}
-
-async function apiState(base: string): Promise<string> {
-  return (await getJson(base, `/circuit-breaker/${BREAKER}`)).state as string;
-}
-
-/**
- * The DOM as far as the page-side predicates below need it (Deno's types have no DOM). The
- * predicates are functions, not strings: the page's CSP forbids eval, which string forms need.
- */
-type PageGlobal = {
-  document: {
-    getElementById(id: string): { textContent: string | null; dataset: { kind?: string } } | null;
-  };
-};
-
-/**
- * The status message once it is of `kind` and mentions `expected`: matching the text, not only
- * the kind, so an earlier message of the same kind cannot satisfy the wait.
- */
-async function messageOf(page: Page, kind: "ok" | "error", expected: string): Promise<string> {
-  await page.waitForFunction(
-    ({ kind, expected }) => {
-      const box = (globalThis as unknown as PageGlobal).document.getElementById("message");
-      return box?.dataset.kind === kind && (box.textContent ?? "").includes(expected);
-    },
-    { kind, expected },
-    { timeout: 5_000 },
-  );
-  return (await page.textContent("#message")) ?? "";
-}
-
-/** The number shown in a stats cell, once it satisfies `min <= n <= max` (bounded wait). */
-async function waitForNumber(
-  page: Page,
-  id: string,
-  range: { min?: number; max?: number },
-  timeout: number,
-): Promise<number> {
-  await page.waitForFunction(
-    ({ id, min, max }) => {
-      const el = (globalThis as unknown as PageGlobal).document.getElementById(id);
-      const n = parseFloat((el?.textContent ?? "").replaceAll(",", ""));
-      return Number.isFinite(n) && n >= min && n <= max;
-    },
-    { id, min: range.min ?? -Infinity, max: range.max ?? Infinity },
-    { timeout },
-  );
-  return parseFloat(((await page.textContent(`#${id}`)) ?? "").replaceAll(",", ""));
-}
-
-/** Waits until the element's text contains `text` (bounded wait). */
-async function waitForText(page: Page, id: string, text: string, timeout: number): Promise<void> {
-  await page.waitForFunction(
-    ({ id, text }) =>
-      ((globalThis as unknown as PageGlobal).document.getElementById(id)?.textContent ?? "")
-        .includes(text),
-    { id, text },
-    { timeout },
-  );
-}
+/** Thresholds other than the defaults (50 % both), so the charts must draw the configured ones. */
+const FAILURE_THRESHOLD = 40;
+const SLOW_THRESHOLD = 70;
+const CHARTS = ["throughput", "failure", "slow", "backlog", "state"].map((c) => `chart-${c}`);
 
 Deno.test({
   name: "operator page in headless Chromium shows the live breaker and drives forced transitions",
   ...REAL_IO,
   async fn(t) {
-    const svc = await startTestService();
+    const svc = await startTestService({
+      BREAKER_FAILURE_RATE_THRESHOLD: String(FAILURE_THRESHOLD),
+      BREAKER_SLOW_CALL_RATE_THRESHOLD: String(SLOW_THRESHOLD),
+    });
     const base = svc.base;
     const browser = await launchChromium();
     const foreign: string[] = [];
@@ -132,6 +58,18 @@ Deno.test({
         if (!url.startsWith(`${base}/`) && !url.startsWith("data:")) foreign.push(url);
       });
       page.on("pageerror", (e) => pageErrors.push(String(e)));
+      const assets: { path: string; status: number; type: string; cache: string }[] = [];
+      page.on("response", (r) => {
+        const path = new URL(r.url()).pathname;
+        if (!path.startsWith("/page/")) return;
+        const h = r.headers();
+        assets.push({
+          path,
+          status: r.status(),
+          type: h["content-type"] ?? "",
+          cache: h["cache-control"] ?? "",
+        });
+      });
       page.on("console", (m) => {
         // Chromium logs every non-2xx fetch; the 401/403/409 answers below are expected.
         if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) {
@@ -142,24 +80,73 @@ Deno.test({
       await t.step("the page loads and the CLOSED tile is the only active one", async () => {
         const res = await page.goto(`${base}/`);
         assertEquals(res?.status(), 200);
-        assertMatch(res?.headers()["content-type"] ?? "", /^text\/html/);
+        assertEquals(res?.headers()["content-type"], "text/html; charset=utf-8");
+        assertEquals(res?.headers()["cache-control"], "no-cache");
         await page.waitForSelector(tile("CLOSED", true), { timeout: WITHIN_POLL_MS });
         assertEquals(await page.locator('.tile[data-active="true"]').count(), 1);
         assertEquals(await page.locator(".tile").count(), 7);
         assertEquals(await page.textContent("#state-badge"), "CLOSED");
         assertEquals(await page.textContent("#failure-rate"), "not enough calls");
-        assertMatch((await page.textContent("#failure-threshold")) ?? "", /threshold 50\.0 %/);
+        assertMatch((await page.textContent("#failure-threshold")) ?? "", /threshold 40\.0 %/);
         await waitForNumber(page, "outbox-pending", { min: 0 }, WITHIN_POLL_MS);
         assertEquals(await page.getAttribute("#conn", "data-live"), "true");
+        // The styles and every module arrived from the service, typed and cached for good.
+        assert(assets.some((a) => a.path.endsWith("/page.js")), "page.js was not loaded");
+        assert(assets.some((a) => a.path.endsWith(".css")), "no stylesheet was loaded");
+        for (const a of assets) {
+          assertEquals(a.status, 200, a.path);
+          const type = a.path.endsWith(".js") ? "text/javascript" : "text/css";
+          assertEquals(a.type, `${type}; charset=utf-8`, a.path);
+          assertEquals(a.cache, "public, max-age=31536000, immutable", a.path);
+        }
+        assertEquals(
+          await page.evaluate("getComputedStyle(document.querySelector('.top')).display"),
+          "flex",
+          "layout.css applies",
+        );
       });
 
+      await t.step(
+        "the charts draw, fill from the polls and show the configured thresholds",
+        async () => {
+          for (const id of CHARTS) {
+            const box = await page.locator(`#${id} canvas`).boundingBox();
+            assert(
+              box && box.width > 100 && box.height > 20,
+              `#${id} canvas is ${JSON.stringify(box)}`,
+            );
+          }
+          // Three polls after the first: every chart holds three samples or more.
+          await waitForChart(page, "chart-state", "data-points", { min: 3 }, 4 * WITHIN_POLL_MS);
+          assert(Number(await page.getAttribute("#chart-backlog", "data-points")) >= 3);
+          // Rates need two polls; the throughput chart has one point fewer than the others.
+          await waitForChart(page, "chart-throughput", "data-points", { min: 2 }, WITHIN_POLL_MS);
+          const config = (await getJson(base, `/circuit-breaker/${BREAKER}`)).config as Record<
+            string,
+            number
+          >;
+          assertEquals(config.failureRateThreshold, FAILURE_THRESHOLD);
+          assertEquals(config.slowCallRateThreshold, SLOW_THRESHOLD);
+          assertEquals(await page.getAttribute("#chart-failure", "data-threshold"), "40");
+          assertEquals(await page.getAttribute("#chart-slow", "data-threshold"), "70");
+          assertEquals(await page.getAttribute("#chart-state", "data-runs"), "CLOSED");
+          assertEquals(await page.textContent("#now-state"), "CLOSED");
+        },
+      );
+
       await t.step("published payments show up as calls and events", async () => {
+        // No call yet, so no failure rate to draw (the threshold line is drawn all the same).
+        assertEquals(await page.getAttribute("#chart-failure", "data-points"), "0");
         for (let i = 0; i < 5; i++) {
           const r = await postPayment(svc.base, paymentEvent());
           assert(r.status === 201 || r.status === 202, `payment answered ${r.status}`);
         }
         await waitForNumber(page, "buffered", { min: 5 }, 10_000);
         await page.waitForSelector("#events .chip", { timeout: WITHIN_POLL_MS });
+        // The accepted rate comes from /metrics counters between two polls.
+        await waitForChart(page, "chart-throughput", "data-peak", { min: 0.5 }, WITHIN_POLL_MS);
+        // Five calls reach the minimum number of calls: from then on a failure rate is drawn.
+        await waitForChart(page, "chart-failure", "data-points", { min: 1 }, WITHIN_POLL_MS);
       });
 
       await t.step("without a token the page asks for one and sends nothing", async () => {
@@ -206,6 +193,14 @@ Deno.test({
           );
           assertEquals(await apiState(svc.base), "FORCED_OPEN");
           await waitForText(page, "events", "CLOSED → FORCED_OPEN · operator page", WITHIN_POLL_MS);
+          await waitForChart(
+            page,
+            "chart-state",
+            "data-runs",
+            { equals: "CLOSED,FORCED_OPEN" },
+            WITHIN_POLL_MS,
+          );
+          assertEquals(await page.textContent("#now-state"), "FORCED_OPEN");
           // The token lives in this tab's session storage and nowhere else.
           assertEquals(
             await page.evaluate(`sessionStorage.getItem("payment-ingest.operator.adminToken")`),
@@ -225,6 +220,7 @@ Deno.test({
           }
           await waitForNumber(page, "outbox-pending", { min: 3 }, 5_000);
           await waitForNumber(page, "not-permitted", { min: 3 }, WITHIN_POLL_MS);
+          await waitForChart(page, "chart-backlog", "data-peak", { min: 3 }, WITHIN_POLL_MS);
           assert((await page.textContent("#outbox-oldest")) !== "none");
         },
       );
@@ -249,6 +245,14 @@ Deno.test({
         await mobile.waitForSelector(tile("FORCED_OPEN", true), { timeout: WITHIN_POLL_MS });
         await waitForNumber(mobile, "outbox-pending", { min: 3 }, WITHIN_POLL_MS);
         await mobile.waitForSelector("#events .chip", { timeout: WITHIN_POLL_MS });
+        await waitForChart(mobile, "chart-state", "data-points", { min: 2 }, 2 * WITHIN_POLL_MS);
+        for (const id of CHARTS) {
+          const box = await mobile.locator(`#${id} canvas`).boundingBox();
+          assert(
+            box && box.width > 100 && box.x + box.width <= 390,
+            `#${id} is ${JSON.stringify(box)}`,
+          );
+        }
         // Readable on a phone: nothing wider than the screen.
         assert(
           (await mobile.evaluate("document.documentElement.scrollWidth")) as number <= 390,
@@ -328,6 +332,13 @@ Deno.test({
           assertEquals(await apiState(svc.base), "CLOSED");
           // The relay of this outbox (its own schema) leads and drains the backlog.
           await waitForNumber(page, "outbox-pending", { max: 0 }, 30_000);
+          await waitForChart(
+            page,
+            "chart-state",
+            "data-runs",
+            { equals: "CLOSED,FORCED_OPEN,FORCED_HALF_OPEN,CLOSED" },
+            WITHIN_POLL_MS,
+          );
         },
       );
 

@@ -1,0 +1,131 @@
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * The operator page's entry module: polls the breaker, its events and the outbox, one round at a
+ * time and rounds at least the poll period apart, and wires the operator actions.
+ * @module
+ */
+import { setupActions } from "./actions.js";
+import { createCharts } from "./charts.js";
+import { all, setText } from "./dom.js";
+import { createEventsTable } from "./events_table.js";
+import { clock } from "./format.js";
+import { ACCEPTED, createHistory, parseCounters, PUBLISHED } from "./history.js";
+import { renderOutbox, renderSnapshot, STATE_TONES } from "./render.js";
+
+const body = document.body;
+const NAME = body.dataset.breaker ?? "kafka-publisher";
+// The API asks for at most one refresh per second, whatever the page was given.
+const POLL_MS = Math.max(1000, Number(body.dataset.pollMs) || 1000);
+const BASE = "circuit-breaker/" + encodeURIComponent(NAME);
+const REQUEST_TIMEOUT_MS = 5000;
+/** The charts show the last five minutes. */
+const WINDOW_MS = 5 * 60_000;
+
+/** GETs JSON (or text, for `/metrics`) with a timeout; rejects on a non-2xx answer. */
+async function get(/** @type {string} */ path, /** @type {"json" | "text"} */ as = "json") {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
+  try {
+    const res = await fetch(path, {
+      headers: { accept: as === "json" ? "application/json" : "text/plain" },
+      cache: "no-store",
+      signal: ctl.signal,
+    });
+    if (!res.ok) throw new Error(path.split("?")[0] + " answered " + res.status);
+    return await (as === "json" ? res.json() : res.text());
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The connection indicator in the header. */
+function setConn(/** @type {string} */ live, /** @type {string} */ text) {
+  const conn = document.getElementById("conn");
+  if (conn) conn.dataset.live = live;
+  setText("conn-text", text);
+}
+
+const renderEvents = createEventsTable();
+const states = all(".tile").map((t) => t.dataset.state ?? "");
+const history = createHistory({ windowMs: WINDOW_MS, gapMs: 3 * POLL_MS, states });
+const charts = createCharts({ windowSeconds: WINDOW_MS / 1000, states, tones: STATE_TONES });
+
+/** One round of requests; resolves to how many of them failed and the first reason. */
+async function pollRound() {
+  const r = await Promise.allSettled([
+    get(BASE),
+    get(BASE + "/events?limit=20"),
+    get("outbox"),
+    get("metrics", "text"),
+  ]);
+  const value = (/** @type {PromiseSettledResult<any>} */ x) =>
+    x.status === "fulfilled" ? x.value : null;
+  const [snapshot, events, outbox, metrics] = r.map(value);
+  renderSnapshot(snapshot);
+  renderEvents(events?.events);
+  renderOutbox(outbox);
+  history.add({
+    at: Date.now(),
+    snapshot: snapshot?.state ? snapshot : null,
+    counters: typeof metrics === "string" ? parseCounters(metrics, [ACCEPTED, PUBLISHED]) : null,
+    pending: typeof outbox?.pending === "number" ? outbox.pending : null,
+  });
+  charts.update(history.columns());
+  const failed = r.filter((x) => x.status === "rejected");
+  return { failed: failed.length, total: r.length, reason: failed[0]?.reason };
+}
+
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let timer;
+let busy = false;
+let lastStart = 0;
+let failures = 0;
+
+function schedule() {
+  clearTimeout(timer);
+  timer = undefined;
+  if (document.hidden) {
+    setConn("paused", "paused while hidden");
+    return;
+  }
+  const backoff = failures > 0 ? Math.min(10000, POLL_MS * Math.pow(2, failures - 1)) : POLL_MS;
+  timer = setTimeout(poll, Math.max(0, lastStart + backoff - performance.now()));
+}
+
+async function poll() {
+  if (busy) return;
+  // Timers may fire a little early; the promise is at most one poll per second.
+  if (lastStart > 0 && performance.now() - lastStart < POLL_MS) {
+    schedule();
+    return;
+  }
+  busy = true;
+  lastStart = performance.now();
+  try {
+    const { failed, total, reason } = await pollRound();
+    if (failed === total) {
+      failures++;
+      setConn("false", "service unreachable, retrying");
+    } else {
+      failures = 0;
+      const why = reason instanceof Error ? reason.message : String(reason);
+      setConn("true", failed === 0 ? "live" : "live, partial: " + why);
+      setText("updated", "updated " + clock(Date.now()));
+    }
+  } finally {
+    busy = false;
+    schedule();
+  }
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && !busy) schedule();
+  if (document.hidden) {
+    clearTimeout(timer);
+    setConn("paused", "paused while hidden");
+  }
+});
+
+setupActions({ name: NAME, base: BASE, render: renderSnapshot });
+poll();

@@ -1,0 +1,21 @@
+// @ts-check
+/**
+ * The JSON the operator page reads, typed by the server's own definitions so `deno check` fails
+ * when an API shape changes under the page. Types only: the browser never loads those modules.
+ *
+ * The page's modules reference the DOM lib, which would leak into every file of the same
+ * type-checking program (Deno's and the DOM's stream types disagree), so `deno task check` checks
+ * `src/http/page/` as a program of its own and the server's `.ts` files without it.
+ * @module
+ */
+
+/** @typedef {import("../../breaker/circuit_breaker.ts").BreakerSnapshot} BreakerSnapshot */
+/** @typedef {import("../../breaker/events.ts").BreakerEvent} BreakerEvent */
+/** @typedef {import("../../breaker/states.ts").BreakerState} BreakerState */
+/**
+ * @typedef {import("../../outbox/repository.ts").OutboxStats & {
+ *   relay: import("../../outbox/relay.ts").RelayStatus
+ * }} OutboxView
+ */
+
+export {};
