@@ -14,7 +14,7 @@
  * CPU per request by stage. Prints a markdown table with ratios and writes the figures as JSON;
  * then checks that every accepted event is in the topic.
  */
-import { Kafka, logLevel } from "kafkajs";
+import { readTopic } from "../src/kafka/topic_reader.ts";
 import { createPostgresDb } from "../src/outbox/db.ts";
 import { freePortPair } from "./free_port.ts";
 import { profiledPhase } from "./bench/profile.ts";
@@ -128,36 +128,17 @@ async function breakerOverhead(): Promise<Record<string, number>> {
   return out;
 }
 
+/** The ids of `expected` found in the topic, and how many records were read. */
 async function readTopicIds(topic: string, expected: Set<string>, timeoutMs: number) {
-  const client = new Kafka({
-    clientId: "bench-verify",
+  const { records } = await readTopic({
     brokers: [BROKER],
-    logLevel: logLevel.NOTHING,
+    topic,
+    untilIds: expected,
+    timeoutMs,
+    clientId: "bench-verify",
   });
-  const consumer = client.consumer({ groupId: `bench-verify-${crypto.randomUUID()}` });
-  const seen = new Set<string>();
-  let messages = 0;
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    consumer.run({
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) {
-          messages++;
-          const id = m.headers?.eventId?.toString();
-          if (id && expected.has(id)) seen.add(id);
-        }
-        if (seen.size === expected.size) {
-          clearTimeout(timer);
-          resolve();
-        }
-        return Promise.resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return { seen, messages };
+  const seen = new Set(records.map((r) => r.eventId).filter((id) => expected.has(id)));
+  return { seen, messages: records.length };
 }
 
 async function main() {

@@ -21,7 +21,8 @@
  * Prints one summary line on stdout. Exit codes: 0 all present and in order, 1 missing or out of
  * order (details on stderr), 2 usage error or Kafka unreachable.
  */
-import { Kafka, logLevel } from "kafkajs";
+import { createTopic, deleteTopic } from "../../src/kafka/topic_admin.ts";
+import { readTopic } from "../../src/kafka/topic_reader.ts";
 
 interface Args {
   command: string;
@@ -87,54 +88,18 @@ async function readLedger(path: string): Promise<Expected[]> {
   return out;
 }
 
-/** Reads until every wanted id was seen or the deadline passes; returns what was read. */
+/** Reads until every wanted id was seen or the deadline passes; returns the wanted records. */
 async function consume(args: Args, wanted: Set<string>): Promise<Seen[]> {
-  const kafka = new Kafka({
-    clientId: "breaker-scenario-reader",
+  const { records } = await readTopic({
     brokers: args.brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10000,
+    topic: args.topic,
+    untilIds: wanted,
+    timeoutMs: args.timeoutMs,
+    clientId: "breaker-scenario-reader",
   });
-  const consumer = kafka.consumer({ groupId: `breaker-scenario-${crypto.randomUUID()}` });
-  const seen: Seen[] = [];
-  const missing = new Set(wanted);
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic: args.topic, fromBeginning: true });
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, args.timeoutMs);
-      consumer.run({
-        eachMessage: ({ partition, message }) => {
-          const eventId = message.headers?.eventId?.toString().toLowerCase() ?? "";
-          if (wanted.has(eventId)) {
-            seen.push({
-              eventId,
-              key: message.key?.toString() ?? "",
-              partition,
-              offset: BigInt(message.offset),
-            });
-            missing.delete(eventId);
-            if (missing.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          }
-          return Promise.resolve();
-        },
-      }).catch((e) => {
-        console.error(`kafka_topic.ts: consumer failed: ${(e as Error).message}`);
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  } finally {
-    await Promise.race([
-      consumer.disconnect().catch(() => {}),
-      new Promise((r) => setTimeout(r, 5000)),
-    ]);
-  }
-  return seen;
+  return records
+    .map((r) => ({ ...r, eventId: r.eventId.toLowerCase(), offset: BigInt(r.offset) }))
+    .filter((r) => wanted.has(r.eventId));
 }
 
 /** Per key: the acknowledged order versus the order of first appearance on the topic. */
@@ -190,29 +155,10 @@ async function verify(args: Args): Promise<number> {
 
 /** Creates (`create`) or deletes (`delete`) the topic; either is a no-op when already done. */
 async function manageTopic(args: Args): Promise<number> {
-  const kafka = new Kafka({
-    clientId: "breaker-scenario-admin",
-    brokers: args.brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10000,
-    retry: { retries: 1 },
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const exists = (await admin.listTopics()).includes(args.topic);
-    if (args.command === "create" && !exists) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic: args.topic, numPartitions: args.partitions }],
-      });
-    }
-    if (args.command === "delete" && exists) await admin.deleteTopics({ topics: [args.topic] });
-    console.log(`topic ${args.topic} ${args.command === "create" ? "present" : "deleted"}`);
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
+  const opts = { partitions: args.partitions, clientId: "breaker-scenario-admin" };
+  if (args.command === "create") await createTopic(args.brokers, args.topic, opts);
+  else await deleteTopic(args.brokers, args.topic, opts);
+  console.log(`topic ${args.topic} ${args.command === "create" ? "present" : "deleted"}`);
   return 0;
 }
 

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { paymentEvent, postPayment, readTopicAt, REAL_IO, uniqueName, waitFor } from "./helpers.ts";
+import { paymentEvent, postPayment, readTopic, REAL_IO, uniqueName, waitFor } from "./helpers.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /**
@@ -101,7 +101,7 @@ Deno.test({
         250,
       );
       assert(recovered, "the backlog was not published or the breaker did not close");
-      const messages = await readTopicAt(`127.0.0.1:${PORT}`, topic, ids, 30_000);
+      const messages = await readTopic(topic, ids, 30_000, `127.0.0.1:${PORT}`);
       assertEquals(ids.filter((id) => !messages.some((m) => m.eventId === id)), []);
     } finally {
       child.kill("SIGTERM");

@@ -6,7 +6,7 @@
 import type { Db } from "../../../src/outbox/db.ts";
 import { compareRecords, countInversions } from "../../../src/reconcile/compare.ts";
 import { reconcile, type ReconcileReport } from "../../../src/reconcile/reconcile.ts";
-import { readTopic } from "../../../src/reconcile/topic_reader.ts";
+import { readTopic } from "../../../src/kafka/topic_reader.ts";
 import type { LoadResult } from "./load.ts";
 import { sleep } from "./util.ts";
 
