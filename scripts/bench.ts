@@ -18,8 +18,11 @@ import { readTopic } from "../src/kafka/topic_reader.ts";
 import { createPostgresDb } from "../src/outbox/db.ts";
 import { freePortPair } from "./free_port.ts";
 import { profiledPhase } from "./bench/profile.ts";
-import { perRequestUs, postmasterPid, readStat, sampleCpu } from "./bench/cpu.ts";
+import { perRequestUs, postmasterPid, sampleCpu } from "./bench/cpu.ts";
 import { type BenchReport, type PhaseResult, renderReport } from "./bench/report.ts";
+import { broker } from "./lib/kafka_ctl.ts";
+import { spawnService } from "./lib/service_process.ts";
+import { freePort } from "./lib/util.ts";
 import { ensureWrk, runWrk, sh, type WrkResult } from "./bench/wrk.ts";
 import { diff, json, statusCounts, until, withRss } from "./bench/probe.ts";
 
@@ -33,7 +36,8 @@ const WARMUP = Number(args.warmup ?? (SMOKE ? 1 : 3));
 const PROFILE = args.profile === true;
 const OUT = String(args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`);
 const KAFKA_PORT = Deno.env.get("BENCH_KAFKA_PORT") ?? String(freePortPair(29292));
-const BROKER = `127.0.0.1:${KAFKA_PORT}`;
+const kafka = broker(Number(KAFKA_PORT), Number(KAFKA_PORT) + 1, { allowSharedPorts: true });
+const BROKER = kafka.address;
 const DATABASE_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
 
@@ -81,31 +85,6 @@ function fail(message: string): never {
   Deno.exit(2);
 }
 
-function kafka(cmd: string): Promise<string> {
-  return sh(`bash scripts/kafka.sh ${cmd}`, {
-    KAFKA_PORT,
-    KAFKA_CONTROLLER_PORT: String(Number(KAFKA_PORT) + 1),
-  }, ROOT);
-}
-
-/** The local broker's pid (from scripts/kafka.sh's pid file), or null when it is not running. */
-function kafkaPid(): number | null {
-  const dir = Deno.env.get("KAFKA_LOCAL_DIR") ?? `${ROOT}.cache/kafka`;
-  try {
-    const pid = Number(Deno.readTextFileSync(`${dir}/broker-${KAFKA_PORT}.pid`).trim());
-    return readStat(pid) ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 /** One wrk run against the service with the run's settings. */
 function wrk(base: string, path: string, nonce: number, seconds = DURATION): Promise<WrkResult> {
   return runWrk(ROOT, `${base}${path}`, {
@@ -147,25 +126,21 @@ async function main() {
   }
   const schema = `bench_${crypto.randomUUID().slice(0, 8)}`;
   const topic = `bench-${crypto.randomUUID().slice(0, 8)}`;
-  const port = freePort();
-  const base = `http://127.0.0.1:${port}`;
   console.log(`bench: Kafka on ${BROKER}, Postgres schema ${schema}, topic ${topic}`);
-  const kafkaWasRunning = (await kafka("status")).trim() === "running";
-  await kafka("start");
-  const logPath = await Deno.makeTempFile({ prefix: "bench-service-", suffix: ".log" });
-  const log = await Deno.open(logPath, { write: true });
+  const kafkaWasRunning = (await kafka.status()) === "running";
+  await kafka.start();
+  const db = createPostgresDb(DATABASE_URL, { schema, poolSize: 2 });
+  const cleanUp = async () => {
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+    await db.close();
+    if (!kafkaWasRunning && !args.keep) await kafka.reset().catch(() => {});
+  };
   const inspectPort = freePort();
-  const service = new Deno.Command("deno", {
-    args: [
-      "run",
-      "-A",
-      ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
-      `${ROOT}src/main.ts`,
-    ],
-    cwd: ROOT,
+  const service = await spawnService({
+    name: "bench",
+    denoFlags: ["-A", ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : [])],
     env: {
-      PORT: String(port),
-      HOST: "127.0.0.1",
+      PORT: "0",
       DATABASE_URL,
       DATABASE_SCHEMA: schema,
       KAFKA_BROKERS: BROKER,
@@ -177,35 +152,27 @@ async function main() {
       KAFKA_DELIVERY_TIMEOUT_MS: "2000",
       BREAKER_WAIT_DURATION_IN_OPEN_STATE_MS: "2000",
     },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  service.stdout.pipeTo(log.writable).catch(() => {});
-  const db = createPostgresDb(DATABASE_URL, { schema, poolSize: 2 });
+    startTimeoutMs: 30_000,
+    ready: true,
+    maxLines: 1000,
+    echoStderr: true,
+  }).catch(async (e) => {
+    await cleanUp();
+    throw e;
+  });
+  const base = service.base;
   const results: PhaseResult[] = [];
   let drain: Record<string, number> = {};
   let overhead: Record<string, number> = {};
   let verification: Record<string, unknown> = {};
   let stages: Record<string, number> = {};
   try {
-    await until(
-      async () => {
-        try {
-          return (await fetch(`${base}/health/ready`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      30_000,
-      "the service to become ready",
-    );
-
     let nonce = Math.floor(Date.now() / 1000) % 1_000_000 * 10;
     const postmaster = postmasterPid(Number(new URL(DATABASE_URL).port || 5432));
     const processes = {
       service: () => service.pid,
       postgres: () => postmaster,
-      kafka: () => kafkaPid(),
+      kafka: () => kafka.pid(),
     };
     const phase = async (name: string, path: string, route: string) => {
       // Warm-up on the same route: V8's and the broker's JIT, pools, the topic's metadata.
@@ -260,7 +227,7 @@ async function main() {
       });
     }
 
-    await kafka("kill");
+    await kafka.kill();
     // A few requests fail against the dead broker until the breaker opens.
     await until(
       async () => {
@@ -290,7 +257,7 @@ async function main() {
     await phase("Kafka down (breaker OPEN)", "/payments", "/payments");
 
     const backlog = Number((await json(`${base}/outbox`)).pending);
-    await kafka("start");
+    await kafka.start();
     const t0 = performance.now();
     const drainCpuBefore = sampleCpu(processes);
     await fetch(`${base}/circuit-breaker/kafka-publisher/state`, {
@@ -348,11 +315,8 @@ async function main() {
     };
     console.log(`bench: verification ${JSON.stringify(verification)}`);
   } finally {
-    service.kill("SIGTERM");
-    await service.status;
-    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-    await db.close();
-    if (!kafkaWasRunning && !args.keep) await kafka("reset").catch(() => {});
+    await service.stop();
+    await cleanUp();
   }
 
   const naive = results.find((r) => r.phase.startsWith("naive"))!;

@@ -12,11 +12,11 @@
  * violations or growth; the last line is `N passed, N failed`.
  */
 import { createPostgresDb } from "../src/outbox/db.ts";
-import { describeTransitions, verify, watchTransitions } from "../tests/faults/lib/checks.ts";
-import { broker } from "../tests/faults/lib/kafka_ctl.ts";
-import { type Attempt, runLoad } from "../tests/faults/lib/load.ts";
-import { FAST_TIMING, FAULTS_ADMIN_TOKEN, spawnService } from "../tests/faults/lib/service.ts";
-import { openFds, quantile, rssKiB, sleep, suffix } from "../tests/faults/lib/util.ts";
+import { describeTransitions, verify, watchTransitions } from "./lib/checks.ts";
+import { broker } from "./lib/kafka_ctl.ts";
+import { type Attempt, runLoad } from "./lib/load.ts";
+import { FAST_TIMING, FAULTS_ADMIN_TOKEN, spawnService } from "./lib/service_process.ts";
+import { openFds, quantile, rssKiB, sleep, suffix } from "./lib/util.ts";
 
 function arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);

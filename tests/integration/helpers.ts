@@ -1,5 +1,6 @@
 /** Shared set-up for integration tests: an isolated schema and topic per test, real services. */
 import { loadConfig } from "../../src/config.ts";
+import { broker } from "../../scripts/lib/kafka_ctl.ts";
 import { readTopic as readTopicRecords } from "../../src/kafka/topic_reader.ts";
 import { silentLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/main.ts";
@@ -139,13 +140,11 @@ export async function readTopic(
   }));
 }
 
-/** Runs `scripts/kafka.sh <cmd>` and fails the test when it fails. */
+/** Runs `scripts/kafka.sh <cmd>` on the runner's broker (KAFKA_PORT) and fails the test when it fails. */
 export async function kafkaCtl(cmd: "start" | "stop" | "kill" | "pause" | "resume"): Promise<void> {
-  const root = new URL("../..", import.meta.url).pathname;
-  const out = await new Deno.Command("bash", { args: [`${root}scripts/kafka.sh`, cmd] }).output();
-  if (!out.success) {
-    throw new Error(`kafka.sh ${cmd} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
+  const port = Number(Deno.env.get("KAFKA_PORT") ?? 9092);
+  const controllerPort = Number(Deno.env.get("KAFKA_CONTROLLER_PORT") ?? 9093);
+  await broker(port, controllerPort, { allowSharedPorts: true })[cmd]();
 }
 
 /** Polls `probe` until it returns a truthy value or `timeoutMs` passes; returns the last value. */

@@ -1,5 +1,5 @@
-/** Small helpers shared by the fault suite, the abuse tests and the soak. */
-import { isFree } from "../../../scripts/free_port.ts";
+/** Small helpers shared by the scripts, the fault suite, the abuse tests and the soak. */
+import { isFree } from "../free_port.ts";
 
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
@@ -86,5 +86,5 @@ export async function openFds(pid: number): Promise<number | null> {
   }
 }
 
-/** Root of the repository (two levels above tests/faults/lib). */
-export const ROOT = new URL("../../../", import.meta.url).pathname;
+/** Root of the repository (two levels above scripts/lib). */
+export const ROOT = new URL("../../", import.meta.url).pathname;
