@@ -3,7 +3,7 @@
  * Kafka, driven by wrk over loopback, with baselines measured in the same run.
  *
  *   deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
- *                   [--warmup <s>] [--profile] [--out <file>]
+ *                   [--warmup <s>] [--profile] [--keep] [--out <file>] [--help]
  *
  * Phases: bare route (JSON + validation, no I/O), naive route (one single-row insert per
  * request), healthy (Kafka up), Kafka down (breaker OPEN), drain (Kafka back, backlog published),
@@ -15,6 +15,7 @@
  * then checks that every accepted event is in the topic.
  */
 import { readTopic } from "../src/kafka/topic_reader.ts";
+import { parseArgs } from "@std/cli/parse-args";
 import { createPostgresDb } from "../src/outbox/db.ts";
 import { freePortPair } from "./free_port.ts";
 import { profiledPhase } from "./bench/profile.ts";
@@ -27,58 +28,53 @@ import { ensureWrk, runWrk, sh, type WrkResult } from "./bench/wrk.ts";
 import { diff, json, statusCounts, until, withRss } from "./bench/probe.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const args = parseArgs(Deno.args);
-const SMOKE = args.smoke === true;
-const DURATION = Number(args.duration ?? (SMOKE ? 2 : 10));
-const CONNECTIONS = Number(args.connections ?? (SMOKE ? 8 : 64));
-const THREADS = Number(args.threads ?? 1);
-const WARMUP = Number(args.warmup ?? (SMOKE ? 1 : 3));
-const PROFILE = args.profile === true;
-const OUT = String(args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`);
+const USAGE = `usage: deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
+                       [--warmup <s>] [--profile] [--keep] [--out <file>]
+
+  --smoke            a short run (2 s phases, 8 connections, 1 s warm-up); figures not judged
+  --duration <s>     seconds per measured phase (default 10, smoke 2)
+  --connections <n>  wrk connections (default 64, smoke 8)
+  --threads <n>      wrk threads (default 1)
+  --warmup <s>       warm-up seconds before each phase (default 3, smoke 1)
+  --profile          one more healthy phase under the V8 profiler: CPU per request by stage
+  --keep             keep the bench's Kafka broker (BENCH_KAFKA_PORT) and its data afterwards
+  --out <file>       the JSON report (default bench-results/latest.json, smoke: smoke.json)`;
+const args = parseArgs(Deno.args, {
+  string: ["duration", "connections", "threads", "warmup", "out"],
+  boolean: ["smoke", "keep", "profile", "help"],
+  unknown: (a: string) =>
+    fail(
+      a.startsWith("-")
+        ? `unknown option "${a}" (known: --smoke --duration --connections --threads --warmup --profile --out)`
+        : `unexpected argument "${a}"`,
+    ),
+});
+if (args.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const SMOKE = args.smoke;
+/** A positive whole number option, or its default when not given. */
+function positive(name: "duration" | "connections" | "threads" | "warmup", fallback: number) {
+  const v = args[name];
+  if (v === undefined) return fallback;
+  if (v === "") fail(`option --${name} needs a value`);
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+const DURATION = positive("duration", SMOKE ? 2 : 10);
+const CONNECTIONS = positive("connections", SMOKE ? 8 : 64);
+const THREADS = positive("threads", 1);
+const WARMUP = positive("warmup", SMOKE ? 1 : 3);
+const PROFILE = args.profile;
+if (args.out === "") fail("option --out needs a value");
+const OUT = args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`;
 const KAFKA_PORT = Deno.env.get("BENCH_KAFKA_PORT") ?? String(freePortPair(29292));
 const kafka = broker(Number(KAFKA_PORT), Number(KAFKA_PORT) + 1, { allowSharedPorts: true });
 const BROKER = kafka.address;
 const DATABASE_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
-
-for (
-  const [name, v] of [
-    ["duration", DURATION],
-    ["connections", CONNECTIONS],
-    ["threads", THREADS],
-    ["warmup", WARMUP],
-  ]
-) {
-  if (!Number.isInteger(v) || (v as number) < 1) {
-    fail(`--${name} must be a positive integer, got ${v}`);
-  }
-}
-
-function parseArgs(argv: string[]): Record<string, string | boolean> {
-  const out: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith("--")) fail(`unexpected argument "${a}"`);
-    const key = a.slice(2);
-    if (
-      !["smoke", "duration", "connections", "threads", "out", "keep", "warmup", "profile"].includes(
-        key,
-      )
-    ) {
-      fail(
-        `unknown option "${a}" (known: --smoke --duration --connections --threads --warmup --profile --out)`,
-      );
-    }
-    const next = argv[i + 1];
-    if (key === "smoke" || key === "keep" || key === "profile") out[key] = true;
-    else if (next === undefined || next.startsWith("--")) fail(`option ${a} needs a value`);
-    else {
-      out[key] = next;
-      i++;
-    }
-  }
-  return out;
-}
 
 function fail(message: string): never {
   console.error(`bench: ${message}`);
@@ -140,7 +136,7 @@ async function main() {
     name: "bench",
     denoFlags: ["-A", ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : [])],
     env: {
-      PORT: "0",
+      PORT: String(freePort()),
       DATABASE_URL,
       DATABASE_SCHEMA: schema,
       KAFKA_BROKERS: BROKER,

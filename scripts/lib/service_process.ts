@@ -48,7 +48,10 @@ export interface SpawnOptions {
   cwd?: string;
   /** Longest wait for the start line (and readiness with `ready`); default 60 s. */
   startTimeoutMs?: number;
-  /** Also wait until GET /health/ready answers 200 (Postgres reachable, migrations applied). */
+  /**
+   * Also wait until GET /health/ready answers 200 (Postgres reachable, migrations applied). With
+   * a fixed PORT in `env` the start line is not awaited, so any LOG_LEVEL works.
+   */
   ready?: boolean;
   /** Keep only the last this many lines of output (a long run under load); default all. */
   maxLines?: number;
@@ -150,7 +153,9 @@ export async function spawnService(opts: SpawnOptions): Promise<ServiceProc> {
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const port = await Promise.race([
+  // A fixed port and a readiness wait need no start line (it is logged at info level only).
+  const fixed = opts.ready ? Number(opts.env.PORT ?? 0) : 0;
+  const port = fixed > 0 ? fixed : await Promise.race([
     started,
     proc.exited.then(() => -1),
     new Promise<number>((r) => (timer = setTimeout(() => r(-2), timeoutMs))),
