@@ -3,7 +3,7 @@
  * Kafka, driven by wrk over loopback, with baselines measured in the same run.
  *
  *   deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
- *                   [--warmup <s>] [--profile] [--out <file>]
+ *                   [--warmup <s>] [--profile] [--keep] [--out <file>] [--help]
  *
  * Phases: bare route (JSON + validation, no I/O), naive route (one single-row insert per
  * request), healthy (Kafka up), Kafka down (breaker OPEN), drain (Kafka back, backlog published),
@@ -14,96 +14,71 @@
  * CPU per request by stage. Prints a markdown table with ratios and writes the figures as JSON;
  * then checks that every accepted event is in the topic.
  */
-import { Kafka, logLevel } from "kafkajs";
+import { readTopic } from "../src/kafka/topic_reader.ts";
+import { parseArgs } from "@std/cli/parse-args";
 import { createPostgresDb } from "../src/outbox/db.ts";
 import { freePortPair } from "./free_port.ts";
 import { profiledPhase } from "./bench/profile.ts";
-import { perRequestUs, postmasterPid, readStat, sampleCpu } from "./bench/cpu.ts";
+import { perRequestUs, postmasterPid, sampleCpu } from "./bench/cpu.ts";
 import { type BenchReport, type PhaseResult, renderReport } from "./bench/report.ts";
+import { broker } from "./lib/kafka_ctl.ts";
+import { spawnService } from "./lib/service_process.ts";
+import { freePort } from "./lib/util.ts";
 import { ensureWrk, runWrk, sh, type WrkResult } from "./bench/wrk.ts";
 import { diff, json, statusCounts, until, withRss } from "./bench/probe.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const args = parseArgs(Deno.args);
-const SMOKE = args.smoke === true;
-const DURATION = Number(args.duration ?? (SMOKE ? 2 : 10));
-const CONNECTIONS = Number(args.connections ?? (SMOKE ? 8 : 64));
-const THREADS = Number(args.threads ?? 1);
-const WARMUP = Number(args.warmup ?? (SMOKE ? 1 : 3));
-const PROFILE = args.profile === true;
-const OUT = String(args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`);
+const USAGE = `usage: deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
+                       [--warmup <s>] [--profile] [--keep] [--out <file>]
+
+  --smoke            a short run (2 s phases, 8 connections, 1 s warm-up); figures not judged
+  --duration <s>     seconds per measured phase (default 10, smoke 2)
+  --connections <n>  wrk connections (default 64, smoke 8)
+  --threads <n>      wrk threads (default 1)
+  --warmup <s>       warm-up seconds before each phase (default 3, smoke 1)
+  --profile          one more healthy phase under the V8 profiler: CPU per request by stage
+  --keep             keep the bench's Kafka broker (BENCH_KAFKA_PORT) and its data afterwards
+  --out <file>       the JSON report (default bench-results/latest.json, smoke: smoke.json)`;
+const args = parseArgs(Deno.args, {
+  string: ["duration", "connections", "threads", "warmup", "out"],
+  boolean: ["smoke", "keep", "profile", "help"],
+  unknown: (a: string) =>
+    fail(
+      a.startsWith("-")
+        ? `unknown option "${a}" (known: --smoke --duration --connections --threads --warmup --profile --out)`
+        : `unexpected argument "${a}"`,
+    ),
+});
+if (args.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const SMOKE = args.smoke;
+/** A positive whole number option, or its default when not given. */
+function positive(name: "duration" | "connections" | "threads" | "warmup", fallback: number) {
+  const v = args[name];
+  if (v === undefined) return fallback;
+  if (v === "") fail(`option --${name} needs a value`);
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+const DURATION = positive("duration", SMOKE ? 2 : 10);
+const CONNECTIONS = positive("connections", SMOKE ? 8 : 64);
+const THREADS = positive("threads", 1);
+const WARMUP = positive("warmup", SMOKE ? 1 : 3);
+const PROFILE = args.profile;
+if (args.out === "") fail("option --out needs a value");
+const OUT = args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`;
 const KAFKA_PORT = Deno.env.get("BENCH_KAFKA_PORT") ?? String(freePortPair(29292));
-const BROKER = `127.0.0.1:${KAFKA_PORT}`;
+const kafka = broker(Number(KAFKA_PORT), Number(KAFKA_PORT) + 1, { allowSharedPorts: true });
+const BROKER = kafka.address;
 const DATABASE_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
-
-for (
-  const [name, v] of [
-    ["duration", DURATION],
-    ["connections", CONNECTIONS],
-    ["threads", THREADS],
-    ["warmup", WARMUP],
-  ]
-) {
-  if (!Number.isInteger(v) || (v as number) < 1) {
-    fail(`--${name} must be a positive integer, got ${v}`);
-  }
-}
-
-function parseArgs(argv: string[]): Record<string, string | boolean> {
-  const out: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith("--")) fail(`unexpected argument "${a}"`);
-    const key = a.slice(2);
-    if (
-      !["smoke", "duration", "connections", "threads", "out", "keep", "warmup", "profile"].includes(
-        key,
-      )
-    ) {
-      fail(
-        `unknown option "${a}" (known: --smoke --duration --connections --threads --warmup --profile --out)`,
-      );
-    }
-    const next = argv[i + 1];
-    if (key === "smoke" || key === "keep" || key === "profile") out[key] = true;
-    else if (next === undefined || next.startsWith("--")) fail(`option ${a} needs a value`);
-    else {
-      out[key] = next;
-      i++;
-    }
-  }
-  return out;
-}
 
 function fail(message: string): never {
   console.error(`bench: ${message}`);
   Deno.exit(2);
-}
-
-function kafka(cmd: string): Promise<string> {
-  return sh(`bash scripts/kafka.sh ${cmd}`, {
-    KAFKA_PORT,
-    KAFKA_CONTROLLER_PORT: String(Number(KAFKA_PORT) + 1),
-  }, ROOT);
-}
-
-/** The local broker's pid (from scripts/kafka.sh's pid file), or null when it is not running. */
-function kafkaPid(): number | null {
-  const dir = Deno.env.get("KAFKA_LOCAL_DIR") ?? `${ROOT}.cache/kafka`;
-  try {
-    const pid = Number(Deno.readTextFileSync(`${dir}/broker-${KAFKA_PORT}.pid`).trim());
-    return readStat(pid) ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** One wrk run against the service with the run's settings. */
@@ -128,36 +103,17 @@ async function breakerOverhead(): Promise<Record<string, number>> {
   return out;
 }
 
+/** The ids of `expected` found in the topic, and how many records were read. */
 async function readTopicIds(topic: string, expected: Set<string>, timeoutMs: number) {
-  const client = new Kafka({
-    clientId: "bench-verify",
+  const { records } = await readTopic({
     brokers: [BROKER],
-    logLevel: logLevel.NOTHING,
+    topic,
+    untilIds: expected,
+    timeoutMs,
+    clientId: "bench-verify",
   });
-  const consumer = client.consumer({ groupId: `bench-verify-${crypto.randomUUID()}` });
-  const seen = new Set<string>();
-  let messages = 0;
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    consumer.run({
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) {
-          messages++;
-          const id = m.headers?.eventId?.toString();
-          if (id && expected.has(id)) seen.add(id);
-        }
-        if (seen.size === expected.size) {
-          clearTimeout(timer);
-          resolve();
-        }
-        return Promise.resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return { seen, messages };
+  const seen = new Set(records.map((r) => r.eventId).filter((id) => expected.has(id)));
+  return { seen, messages: records.length };
 }
 
 async function main() {
@@ -166,25 +122,21 @@ async function main() {
   }
   const schema = `bench_${crypto.randomUUID().slice(0, 8)}`;
   const topic = `bench-${crypto.randomUUID().slice(0, 8)}`;
-  const port = freePort();
-  const base = `http://127.0.0.1:${port}`;
   console.log(`bench: Kafka on ${BROKER}, Postgres schema ${schema}, topic ${topic}`);
-  const kafkaWasRunning = (await kafka("status")).trim() === "running";
-  await kafka("start");
-  const logPath = await Deno.makeTempFile({ prefix: "bench-service-", suffix: ".log" });
-  const log = await Deno.open(logPath, { write: true });
+  const kafkaWasRunning = (await kafka.status()) === "running";
+  await kafka.start();
+  const db = createPostgresDb(DATABASE_URL, { schema, poolSize: 2 });
+  const cleanUp = async () => {
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+    await db.close();
+    if (!kafkaWasRunning && !args.keep) await kafka.reset().catch(() => {});
+  };
   const inspectPort = freePort();
-  const service = new Deno.Command("deno", {
-    args: [
-      "run",
-      "-A",
-      ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
-      `${ROOT}src/main.ts`,
-    ],
-    cwd: ROOT,
+  const service = await spawnService({
+    name: "bench",
+    denoFlags: ["-A", ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : [])],
     env: {
-      PORT: String(port),
-      HOST: "127.0.0.1",
+      PORT: String(freePort()),
       DATABASE_URL,
       DATABASE_SCHEMA: schema,
       KAFKA_BROKERS: BROKER,
@@ -196,35 +148,27 @@ async function main() {
       KAFKA_DELIVERY_TIMEOUT_MS: "2000",
       BREAKER_WAIT_DURATION_IN_OPEN_STATE_MS: "2000",
     },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  service.stdout.pipeTo(log.writable).catch(() => {});
-  const db = createPostgresDb(DATABASE_URL, { schema, poolSize: 2 });
+    startTimeoutMs: 30_000,
+    ready: true,
+    maxLines: 1000,
+    echoStderr: true,
+  }).catch(async (e) => {
+    await cleanUp();
+    throw e;
+  });
+  const base = service.base;
   const results: PhaseResult[] = [];
   let drain: Record<string, number> = {};
   let overhead: Record<string, number> = {};
   let verification: Record<string, unknown> = {};
   let stages: Record<string, number> = {};
   try {
-    await until(
-      async () => {
-        try {
-          return (await fetch(`${base}/health/ready`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      30_000,
-      "the service to become ready",
-    );
-
     let nonce = Math.floor(Date.now() / 1000) % 1_000_000 * 10;
     const postmaster = postmasterPid(Number(new URL(DATABASE_URL).port || 5432));
     const processes = {
       service: () => service.pid,
       postgres: () => postmaster,
-      kafka: () => kafkaPid(),
+      kafka: () => kafka.pid(),
     };
     const phase = async (name: string, path: string, route: string) => {
       // Warm-up on the same route: V8's and the broker's JIT, pools, the topic's metadata.
@@ -279,7 +223,7 @@ async function main() {
       });
     }
 
-    await kafka("kill");
+    await kafka.kill();
     // A few requests fail against the dead broker until the breaker opens.
     await until(
       async () => {
@@ -309,7 +253,7 @@ async function main() {
     await phase("Kafka down (breaker OPEN)", "/payments", "/payments");
 
     const backlog = Number((await json(`${base}/outbox`)).pending);
-    await kafka("start");
+    await kafka.start();
     const t0 = performance.now();
     const drainCpuBefore = sampleCpu(processes);
     await fetch(`${base}/circuit-breaker/kafka-publisher/state`, {
@@ -367,11 +311,8 @@ async function main() {
     };
     console.log(`bench: verification ${JSON.stringify(verification)}`);
   } finally {
-    service.kill("SIGTERM");
-    await service.status;
-    await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-    await db.close();
-    if (!kafkaWasRunning && !args.keep) await kafka("reset").catch(() => {});
+    await service.stop();
+    await cleanUp();
   }
 
   const naive = results.find((r) => r.phase.startsWith("naive"))!;

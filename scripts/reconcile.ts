@@ -1,5 +1,6 @@
 /**
  * `deno task reconcile --since <ISO time | duration> [--until ...] [--json] [--from-beginning]`
+ * (`--help` lists every option)
  *
  * Compares the outbox's PUBLISHED events (published_at in the range) with what the Kafka topic
  * holds and reports missing, duplicated and out-of-order events per payment id. Reads
@@ -8,6 +9,7 @@
  * Exit codes: 0 clean (duplicates alone are clean), 1 something is missing or out of order,
  * 2 bad arguments or configuration, 3 the outbox or the topic could not be read.
  */
+import { parseArgs } from "@std/cli/parse-args";
 import { ConfigError, loadConfig } from "../src/config.ts";
 import { errorMessage } from "../src/log.ts";
 import { createPostgresDb } from "../src/outbox/db.ts";
@@ -25,6 +27,7 @@ const USAGE = `usage: deno task reconcile --since <time> [--until <time>] [--jso
   --lookback <duration> read the topic from this long before --since (default 10m)
   --timeout <duration>  give up reading the topic after this long (default 60s)
   --limit <n>           list at most n items per finding in the text output (default 20)
+  -h, --help            print this help
 
 environment: DATABASE_URL (required), DATABASE_SCHEMA, KAFKA_BROKERS, KAFKA_TOPIC
 exit codes: 0 clean, 1 missing or out-of-order events, 2 bad arguments, 3 could not read`;
@@ -41,79 +44,56 @@ interface Args {
   limit: number;
 }
 
-function parseArgs(argv: string[]): Args | null {
-  const out: Partial<Args> & { json: boolean; fromBeginning: boolean; limit: number } = {
-    json: false,
-    fromBeginning: false,
-    limit: 20,
-  };
-  const value = (i: number, name: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || (v.startsWith("--") && parseDuration(v) === null)) {
-      throw new UsageError(`${name} needs a value`);
-    }
+/** The parsed command line, or null for --help. */
+function parseCommandLine(argv: string[]): Args | null {
+  const a = parseArgs(argv, {
+    string: ["since", "until", "lookback", "timeout", "limit"],
+    boolean: ["json", "from-beginning", "help"],
+    alias: { h: "help" },
+    unknown: (arg: string) => {
+      throw new UsageError(`unknown argument "${arg}"`);
+    },
+  });
+  if (a.help) return null;
+  const value = (name: "since" | "until" | "lookback" | "timeout" | "limit") => {
+    const v = a[name];
+    if (v === "") throw new UsageError(`--${name} needs a value`);
     return v;
   };
-  const duration = (name: string, v: string): number => {
+  const duration = (name: "lookback" | "timeout"): number | undefined => {
+    const v = value(name);
+    if (v === undefined) return undefined;
     const ms = parseDuration(v);
     if (ms === null) {
-      throw new UsageError(`${name}: expected a duration like 90s, 10m or 1h (got "${v}")`);
+      throw new UsageError(`--${name}: expected a duration like 90s, 10m or 1h (got "${v}")`);
     }
     return ms;
   };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i]!;
-    let inline: string | undefined;
-    const eq = arg.indexOf("=");
-    if (arg.startsWith("--") && eq > 0) {
-      inline = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    const take = () => inline ?? value(i++, arg);
-    switch (arg) {
-      case "-h":
-      case "--help":
-        return null;
-      case "--since":
-        out.since = take();
-        break;
-      case "--until":
-        out.until = take();
-        break;
-      case "--json":
-        out.json = true;
-        break;
-      case "--from-beginning":
-        out.fromBeginning = true;
-        break;
-      case "--lookback":
-        out.lookbackMs = duration("--lookback", take());
-        break;
-      case "--timeout":
-        out.timeoutMs = duration("--timeout", take());
-        break;
-      case "--limit": {
-        const v = take();
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) {
-          throw new UsageError(`--limit: expected a whole number (got "${v}")`);
-        }
-        out.limit = n;
-        break;
-      }
-      default:
-        throw new UsageError(`unknown argument "${argv[i]}"`);
-    }
+  const since = value("since");
+  const limitText = value("limit");
+  const limit = Number(limitText ?? 20);
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new UsageError(`--limit: expected a whole number (got "${limitText}")`);
   }
-  if (out.since === undefined) throw new UsageError("--since is required");
-  return out as Args;
+  const lookbackMs = duration("lookback");
+  const timeoutMs = duration("timeout");
+  if (since === undefined) throw new UsageError("--since is required");
+  return {
+    since,
+    until: value("until"),
+    json: a.json,
+    fromBeginning: a["from-beginning"],
+    lookbackMs,
+    timeoutMs,
+    limit,
+  };
 }
 
 async function main(): Promise<number> {
   let args: Args | null;
   let range;
   try {
-    args = parseArgs(Deno.args);
+    args = parseCommandLine(Deno.args);
     if (args === null) {
       console.log(USAGE);
       return 0;

@@ -4,34 +4,57 @@
  * descriptors (/proc/<pid>/fd); at the end every acknowledged event must be in the topic, in
  * per-payment order, and memory and descriptors must be flat.
  *
- *   deno run -A scripts/soak.ts [--duration 600] [--rate 40] [--md <file>] [--json <file>]
+ *   deno run -A scripts/soak.ts [--duration 600] [--rate 40] [--md <file>] [--json <file>] [--help]
  *
  * Runs its own Kafka broker on SOAK_KAFKA_PORT (default 29192, controller +1: never the shared
  * 9092, and not the fault suite's 29092, so both can run at once) and its own schema on
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres). Exits 1 on loss, order
  * violations or growth; the last line is `N passed, N failed`.
  */
+import { parseArgs } from "@std/cli/parse-args";
 import { createPostgresDb } from "../src/outbox/db.ts";
-import { describeTransitions, verify, watchTransitions } from "../tests/faults/lib/checks.ts";
-import { broker } from "../tests/faults/lib/kafka_ctl.ts";
-import { type Attempt, runLoad } from "../tests/faults/lib/load.ts";
-import { FAST_TIMING, FAULTS_ADMIN_TOKEN, spawnService } from "../tests/faults/lib/service.ts";
-import { openFds, quantile, rssKiB, sleep, suffix } from "../tests/faults/lib/util.ts";
+import { describeTransitions, verify, watchTransitions } from "./lib/checks.ts";
+import { broker } from "./lib/kafka_ctl.ts";
+import { type Attempt, runLoad } from "./lib/load.ts";
+import { FAST_TIMING, FAULTS_ADMIN_TOKEN, spawnService } from "./lib/service_process.ts";
+import { openFds, quantile, rssKiB, sleep, suffix } from "./lib/util.ts";
 
-function arg(name: string, fallback: number): number {
-  const i = Deno.args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(Deno.args[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) {
-    console.error(`soak: ${name} must be a positive number, got "${Deno.args[i + 1] ?? ""}"`);
+const USAGE =
+  `usage: deno run -A scripts/soak.ts [--duration <s>] [--rate <n>] [--md <file>] [--json <file>]
+
+  --duration <s>  length of the run in seconds (default 600)
+  --rate <n>      events per second over all clients (default 40)
+  --md <file>     also write the markdown summary to <file>
+  --json <file>   also write the samples and failures as JSON to <file>
+
+environment: SOAK_KAFKA_PORT (default 29192), SOAK_KAFKA_CONTROLLER_PORT, DATABASE_URL, KEEP_KAFKA`;
+
+function usageError(message: string): never {
+  console.error(`soak: ${message}\n\n${USAGE}`);
+  Deno.exit(2);
+}
+
+const args = parseArgs(Deno.args, {
+  string: ["duration", "rate", "md", "json"],
+  boolean: ["help"],
+  alias: { h: "help" },
+  unknown: (a: string) => usageError(`unknown argument "${a}"`),
+});
+
+function arg(name: "duration" | "rate", fallback: number): number {
+  const text = args[name];
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (text === "" || !Number.isFinite(v) || v <= 0) {
+    console.error(`soak: --${name} must be a positive number, got "${text}"`);
     Deno.exit(2);
   }
   return v;
 }
 
-function strArg(name: string): string | undefined {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1] : undefined;
+function strArg(name: "md" | "json"): string | undefined {
+  if (args[name] === "") usageError(`--${name} needs a file name`);
+  return args[name];
 }
 
 interface Sample {
@@ -46,8 +69,14 @@ interface Sample {
 }
 
 async function main(): Promise<number> {
-  const duration = arg("--duration", 600);
-  const rate = arg("--rate", 40);
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const duration = arg("duration", 600);
+  const rate = arg("rate", 40);
+  const mdOut = strArg("md");
+  const jsonOut = strArg("json");
   const clients = 8;
   const period = duration >= 240 ? 120 : duration / 3;
   const downS = Math.min(20, period / 2);
@@ -231,9 +260,7 @@ async function main(): Promise<number> {
       failures.length === 0 ? "RESULT: ok" : `RESULT: FAILED: ${failures.join("; ")}`,
     ].join("\n");
     console.log(`\n${md}\n`);
-    const mdOut = strArg("--md");
     if (mdOut) await Deno.writeTextFile(mdOut, md + "\n");
-    const jsonOut = strArg("--json");
     if (jsonOut) {
       await Deno.writeTextFile(
         jsonOut,

@@ -1,38 +1,14 @@
 /**
- * The trip-and-recover scenario's independent view of Kafka (scripts/test-circuit-breaker.sh).
- *
- *   verify  reads the topic from the beginning with a fresh consumer group until every event id of
- *           the ledger has been seen (or the timeout passes), then checks per-key order: for each
- *           payment id, the first copy of each event must appear in the order the service
- *           acknowledged them. Duplicates are allowed (at-least-once) and reported.
- *   create  creates the topic when it is missing (the scenario's own topic, before the service's
- *           first publish, so that publish does not pay for topic creation).
- *   delete  deletes the topic (the scenario's own topic, at clean-up).
- *
- * Usage:
- *   deno run --allow-net --allow-env --allow-read scripts/scenario/kafka_topic.ts verify \
- *     --brokers 127.0.0.1:9092 --topic payment-events --ledger ledger.tsv [--timeout-ms 60000]
- *   deno run --allow-net --allow-env scripts/scenario/kafka_topic.ts create|delete \
- *     --brokers .. --topic .. [--partitions 3]
- *
- * The ledger is tab-separated, one acknowledged event a line, in acceptance order:
- * `step <TAB> eventId <TAB> paymentId [<TAB> anything]`.
- *
- * Prints one summary line on stdout. Exit codes: 0 all present and in order, 1 missing or out of
- * order (details on stderr), 2 usage error or Kafka unreachable.
+ * The trip-and-recover scenario's independent view of Kafka (step 9): reads the topic from the
+ * beginning with a fresh consumer group until every event id of the ledger has been seen (or the
+ * timeout passes), then checks per-key order: for each payment id, the first copy of each event
+ * must appear in the order the service acknowledged them. Duplicates are allowed (at-least-once)
+ * and reported.
  */
-import { Kafka, logLevel } from "kafkajs";
+import { readTopic } from "../../src/kafka/topic_reader.ts";
 
-interface Args {
-  command: string;
-  brokers: string[];
-  topic: string;
-  ledger: string;
-  timeoutMs: number;
-  partitions: number;
-}
-
-interface Expected {
+/** One acknowledged event, in acceptance order. */
+export interface Acknowledged {
   eventId: string;
   paymentId: string;
 }
@@ -44,101 +20,17 @@ interface Seen {
   offset: bigint;
 }
 
-function usage(message: string): never {
-  console.error(`kafka_topic.ts: ${message}`);
-  console.error(
-    "usage: kafka_topic.ts verify --brokers H:P[,H:P] --topic T --ledger FILE [--timeout-ms N]\n" +
-      "       kafka_topic.ts create|delete --brokers H:P[,H:P] --topic T [--partitions N]",
-  );
-  Deno.exit(2);
-}
-
-function parseArgs(argv: string[]): Args {
-  const [command, ...rest] = argv;
-  if (command !== "verify" && command !== "create" && command !== "delete") {
-    usage(`unknown command ${command ?? "(none)"}`);
-  }
-  const opts = new Map<string, string>();
-  for (let i = 0; i < rest.length; i += 2) {
-    const name = rest[i];
-    const value = rest[i + 1];
-    if (!name?.startsWith("--") || value === undefined) usage(`bad argument ${name ?? ""}`);
-    opts.set(name.slice(2), value);
-  }
-  const brokers = (opts.get("brokers") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  const topic = opts.get("topic") ?? "";
-  if (brokers.length === 0) usage("--brokers is required");
-  if (topic === "") usage("--topic is required");
-  const ledger = opts.get("ledger") ?? "";
-  if (command === "verify" && ledger === "") usage("--ledger is required for verify");
-  const timeoutMs = Number(opts.get("timeout-ms") ?? "60000");
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1000) usage("--timeout-ms must be >= 1000");
-  const partitions = Number(opts.get("partitions") ?? "3");
-  if (!Number.isInteger(partitions) || partitions < 1) usage("--partitions must be >= 1");
-  return { command, brokers, topic, ledger, timeoutMs, partitions };
-}
-
-async function readLedger(path: string): Promise<Expected[]> {
-  const out: Expected[] = [];
-  for (const line of (await Deno.readTextFile(path)).split("\n")) {
-    const [, eventId, paymentId] = line.split("\t");
-    if (eventId && paymentId) out.push({ eventId: eventId.toLowerCase(), paymentId });
-  }
-  return out;
-}
-
-/** Reads until every wanted id was seen or the deadline passes; returns what was read. */
-async function consume(args: Args, wanted: Set<string>): Promise<Seen[]> {
-  const kafka = new Kafka({
-    clientId: "breaker-scenario-reader",
-    brokers: args.brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10000,
-  });
-  const consumer = kafka.consumer({ groupId: `breaker-scenario-${crypto.randomUUID()}` });
-  const seen: Seen[] = [];
-  const missing = new Set(wanted);
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic: args.topic, fromBeginning: true });
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, args.timeoutMs);
-      consumer.run({
-        eachMessage: ({ partition, message }) => {
-          const eventId = message.headers?.eventId?.toString().toLowerCase() ?? "";
-          if (wanted.has(eventId)) {
-            seen.push({
-              eventId,
-              key: message.key?.toString() ?? "",
-              partition,
-              offset: BigInt(message.offset),
-            });
-            missing.delete(eventId);
-            if (missing.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          }
-          return Promise.resolve();
-        },
-      }).catch((e) => {
-        console.error(`kafka_topic.ts: consumer failed: ${(e as Error).message}`);
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  } finally {
-    await Promise.race([
-      consumer.disconnect().catch(() => {}),
-      new Promise((r) => setTimeout(r, 5000)),
-    ]);
-  }
-  return seen;
+/** The reader's verdict: exit-code-like `code` (0 ok, 1 missing or out of order, 2 unreadable). */
+export interface Verification {
+  code: number;
+  /** One summary line (empty when the topic could not be read). */
+  summary: string;
+  /** Details: missing ids, order problems, or why the read failed. */
+  errors: string[];
 }
 
 /** Per key: the acknowledged order versus the order of first appearance on the topic. */
-function checkOrder(expected: Expected[], seen: Seen[]): string[] {
+export function checkOrder(expected: Acknowledged[], seen: Seen[]): string[] {
   const problems: string[] = [];
   const keys = new Set(expected.map((e) => e.paymentId));
   for (const key of keys) {
@@ -162,69 +54,50 @@ function checkOrder(expected: Expected[], seen: Seen[]): string[] {
   return problems;
 }
 
-async function verify(args: Args): Promise<number> {
-  const expected = await readLedger(args.ledger);
+/** Reads the topic until every acknowledged id is found and checks per-key order. */
+export async function verifyLedger(
+  brokers: string[],
+  topic: string,
+  ledger: Acknowledged[],
+  timeoutMs: number,
+): Promise<Verification> {
+  const expected = ledger.map((e) => ({ ...e, eventId: e.eventId.toLowerCase() }));
   const ids = new Set(expected.map((e) => e.eventId));
   if (ids.size === 0) {
-    console.error("kafka_topic.ts: the ledger holds no event ids");
-    return 1;
+    return { code: 1, summary: "", errors: ["kafka_topic.ts: the ledger holds no event ids"] };
   }
-  const seen = await consume(args, ids);
+  let seen: Seen[];
+  try {
+    const { records } = await readTopic({
+      brokers,
+      topic,
+      untilIds: ids,
+      timeoutMs,
+      clientId: "breaker-scenario-reader",
+    });
+    seen = records
+      .map((r) => ({ ...r, eventId: r.eventId.toLowerCase(), offset: BigInt(r.offset) }))
+      .filter((r) => ids.has(r.eventId));
+  } catch (e) {
+    return {
+      code: 2,
+      summary: "",
+      errors: [`kafka_topic.ts: verify failed: ${(e as Error).message}`],
+    };
+  }
   const found = new Set(seen.map((s) => s.eventId));
   const missing = [...ids].filter((id) => !found.has(id));
   const problems = checkOrder(expected, seen);
   const keys = new Set(expected.map((e) => e.paymentId)).size;
   const duplicates = seen.length - found.size;
-  console.log(
-    `read ${found.size}/${ids.size} acknowledged ids from ${args.topic} (${keys} keys, ` +
-      `${duplicates} duplicate copies), ${missing.length} missing, ` +
-      `${problems.length} keys out of order`,
-  );
-  for (const id of missing.slice(0, 20)) {
-    const e = expected.find((x) => x.eventId === id);
-    console.error(`missing: ${id} (paymentId ${e?.paymentId})`);
-  }
-  for (const p of problems) console.error(`order: ${p}`);
-  return missing.length === 0 && problems.length === 0 ? 0 : 1;
-}
-
-/** Creates (`create`) or deletes (`delete`) the topic; either is a no-op when already done. */
-async function manageTopic(args: Args): Promise<number> {
-  const kafka = new Kafka({
-    clientId: "breaker-scenario-admin",
-    brokers: args.brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10000,
-    retry: { retries: 1 },
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const exists = (await admin.listTopics()).includes(args.topic);
-    if (args.command === "create" && !exists) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic: args.topic, numPartitions: args.partitions }],
-      });
-    }
-    if (args.command === "delete" && exists) await admin.deleteTopics({ topics: [args.topic] });
-    console.log(`topic ${args.topic} ${args.command === "create" ? "present" : "deleted"}`);
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-  return 0;
-}
-
-if (import.meta.main) {
-  const args = parseArgs(Deno.args);
-  let code: number;
-  try {
-    code = args.command === "verify" ? await verify(args) : await manageTopic(args);
-  } catch (e) {
-    console.error(`kafka_topic.ts: ${args.command} failed: ${(e as Error).message}`);
-    code = 2;
-  }
-  // kafkajs may leave sockets and timers behind; the answer is final.
-  Deno.exit(code);
+  const summary = `read ${found.size}/${ids.size} acknowledged ids from ${topic} (${keys} keys, ` +
+    `${duplicates} duplicate copies), ${missing.length} missing, ` +
+    `${problems.length} keys out of order`;
+  const errors = [
+    ...missing.slice(0, 20).map((id) =>
+      `missing: ${id} (paymentId ${expected.find((x) => x.eventId === id)?.paymentId})`
+    ),
+    ...problems.map((p) => `order: ${p}`),
+  ];
+  return { code: missing.length === 0 && problems.length === 0 ? 0 : 1, summary, errors };
 }

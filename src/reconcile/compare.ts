@@ -4,6 +4,9 @@
  * carries its id; duplicated when several do (allowed: consumers drop copies by event id); out of
  * order when the first copies of one key's events are not in the outbox's acceptance order.
  */
+import type { TopicRecord } from "../kafka/topic_reader.ts";
+
+export type { TopicRecord };
 
 /** One PUBLISHED outbox row, as reconciliation needs it. */
 export interface PublishedEvent {
@@ -13,18 +16,6 @@ export interface PublishedEvent {
   /** The payment id, which is also the Kafka key. */
   key: string;
   publishedAt: Date;
-}
-
-/** One record read from the topic. */
-export interface TopicRecord {
-  /** The `eventId` header; "" when the record has none. */
-  eventId: string;
-  key: string;
-  partition: number;
-  /** Kafka offset as decimal text (offsets exceed 2^53 in theory). */
-  offset: string;
-  /** The record's timestamp, epoch ms. */
-  timestamp: number;
 }
 
 /** An outbox event with no record in the topic. */

@@ -5,7 +5,7 @@
 import type { Queryable } from "../outbox/db.ts";
 import { publishedPage, unpublishedCounts } from "../outbox/repository.ts";
 import { compareOutboxWithTopic, type Findings, type PublishedEvent } from "./compare.ts";
-import { readTopic, type TopicSlice } from "./topic_reader.ts";
+import { readTopic, type TopicSlice } from "../kafka/topic_reader.ts";
 
 /** Options of `reconcile`. */
 export interface ReconcileOptions {

@@ -4,11 +4,11 @@
  * for an event that was not committed; afterwards the service recovers by itself.
  */
 import { caseKit, type CaseResult, resultRow, type SuiteContext } from "./lib/case_kit.ts";
-import { verify, watchTransitions } from "./lib/checks.ts";
-import { runLoad } from "./lib/load.ts";
+import { verify, watchTransitions } from "../../scripts/lib/checks.ts";
+import { runLoad } from "../../scripts/lib/load.ts";
 import { startPrivatePostgres } from "./lib/private_pg.ts";
-import { checkAlive, spawnService } from "./lib/service.ts";
-import { sleep, suffix } from "./lib/util.ts";
+import { checkAlive, spawnService } from "../../scripts/lib/service_process.ts";
+import { sleep, suffix } from "../../scripts/lib/util.ts";
 
 /** Case 4: Postgres restarted under load. */
 export async function postgresRestarted(ctx: SuiteContext): Promise<CaseResult> {

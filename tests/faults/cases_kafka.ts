@@ -7,10 +7,10 @@ import {
   resultRow,
   type SuiteContext,
 } from "./lib/case_kit.ts";
-import { verify, watchTransitions } from "./lib/checks.ts";
-import { runLoad } from "./lib/load.ts";
-import { checkAlive, spawnService } from "./lib/service.ts";
-import { quantile, sleep, suffix } from "./lib/util.ts";
+import { verify, watchTransitions } from "../../scripts/lib/checks.ts";
+import { runLoad } from "../../scripts/lib/load.ts";
+import { checkAlive, spawnService } from "../../scripts/lib/service_process.ts";
+import { quantile, sleep, suffix } from "../../scripts/lib/util.ts";
 
 /** Case 1: Kafka SIGKILLed under load, restarted later. */
 export async function kafkaKilled(ctx: SuiteContext): Promise<CaseResult> {

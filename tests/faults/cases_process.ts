@@ -6,11 +6,15 @@ import {
   resultRow,
   type SuiteContext,
 } from "./lib/case_kit.ts";
-import { verify, waitDrained, watchTransitions } from "./lib/checks.ts";
-import { eventBody, type LoadResult, runLoad } from "./lib/load.ts";
-import { FAULTS_ADMIN_TOKEN, type ServiceProc, spawnService } from "./lib/service.ts";
-import { freePort, sleep, suffix, waitFor } from "./lib/util.ts";
-import { readTopic } from "../../src/reconcile/topic_reader.ts";
+import { verify, waitDrained, watchTransitions } from "../../scripts/lib/checks.ts";
+import { eventBody, type LoadResult, runLoad } from "../../scripts/lib/load.ts";
+import {
+  FAULTS_ADMIN_TOKEN,
+  type ServiceProc,
+  spawnService,
+} from "../../scripts/lib/service_process.ts";
+import { freePort, sleep, suffix, waitFor } from "../../scripts/lib/util.ts";
+import { readTopic } from "../../src/kafka/topic_reader.ts";
 
 async function pendingCount(kit: { db: { query: <T>(s: string) => Promise<T[]> } }) {
   const [r] = await kit.db.query<{ n: string }>(

@@ -13,8 +13,8 @@ import { postgresRestarted } from "./case_postgres.ts";
 import { kafkaFlapping, kafkaKilled, kafkaStalled } from "./cases_kafka.ts";
 import { gracefulShutdown, serviceKilled, twoInstances } from "./cases_process.ts";
 import type { CaseResult, SuiteContext } from "./lib/case_kit.ts";
-import { broker } from "./lib/kafka_ctl.ts";
-import { run } from "./lib/util.ts";
+import { broker } from "../../scripts/lib/kafka_ctl.ts";
+import { run } from "../../scripts/lib/util.ts";
 
 const CASES: { id: number; name: string; fn: (ctx: SuiteContext) => Promise<CaseResult> }[] = [
   { id: 1, name: "Kafka SIGKILL, restarted", fn: kafkaKilled },

@@ -7,8 +7,8 @@
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
 import { createPostgresDb } from "../../src/outbox/db.ts";
-import { spawnService } from "../faults/lib/service.ts";
-import { freePort, openFds, quantile, rssKiB, sleep } from "../faults/lib/util.ts";
+import { spawnService } from "../../scripts/lib/service_process.ts";
+import { freePort, openFds, quantile, rssKiB, sleep } from "../../scripts/lib/util.ts";
 import { type BadRequest, badRequest, DATABASE_URL, REAL_IO, validEvent } from "./fixtures.ts";
 
 const TOKEN = `abuse-${crypto.randomUUID()}`;

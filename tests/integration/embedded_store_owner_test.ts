@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { spawnService } from "../faults/lib/service.ts";
+import { spawnService } from "../../scripts/lib/service_process.ts";
 import { paymentEvent, postPayment, REAL_IO } from "./helpers.ts";
 
 Deno.test({

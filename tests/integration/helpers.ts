@@ -1,9 +1,11 @@
 /** Shared set-up for integration tests: an isolated schema and topic per test, real services. */
-import { Kafka, logLevel } from "kafkajs";
 import { loadConfig } from "../../src/config.ts";
+import { broker } from "../../scripts/lib/kafka_ctl.ts";
+import { readTopic as readTopicRecords } from "../../src/kafka/topic_reader.ts";
 import { silentLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/main.ts";
 import { createPostgresDb, type Db } from "../../src/outbox/db.ts";
+import { compareRecords } from "../../src/reconcile/compare.ts";
 
 /** The Postgres server integration tests use. */
 export const DATABASE_URL = Deno.env.get("DATABASE_URL") ??
@@ -113,72 +115,36 @@ export interface ConsumedMessage {
 
 /**
  * Reads the topic from the beginning with an independent consumer until every id in `expect` has
- * been seen (or `timeoutMs` passes) and returns every message read, in partition order.
+ * been seen (or `timeoutMs` passes) and returns every message read, in partition and offset order.
  */
-export function readTopic(
+export async function readTopic(
   topic: string,
   expect: Iterable<string>,
   timeoutMs = 30_000,
+  brokers = KAFKA_BROKERS,
 ): Promise<ConsumedMessage[]> {
-  return readTopicAt(KAFKA_BROKERS, topic, expect, timeoutMs);
-}
-
-/** `readTopic` against the given brokers. */
-export async function readTopicAt(
-  brokers: string,
-  topic: string,
-  expect: Iterable<string>,
-  timeoutMs = 30_000,
-): Promise<ConsumedMessage[]> {
-  const wanted = new Set(expect);
-  const kafka = new Kafka({
-    clientId: "integration-reader",
+  const slice = await readTopicRecords({
     brokers: brokers.split(","),
-    logLevel: logLevel.NOTHING,
+    topic,
+    untilIds: expect,
+    timeoutMs,
+    values: true,
+    clientId: "integration-reader",
   });
-  const consumer = kafka.consumer({ groupId: uniqueName("reader") });
-  const out: ConsumedMessage[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      if (wanted.size === 0) {
-        clearTimeout(timer);
-        resolve();
-      }
-      consumer.run({
-        eachMessage: ({ partition, message }) => {
-          const eventId = message.headers?.eventId?.toString() ?? "";
-          out.push({
-            eventId,
-            key: message.key?.toString() ?? "",
-            partition,
-            offset: message.offset,
-            value: JSON.parse(message.value?.toString() ?? "{}"),
-          });
-          wanted.delete(eventId);
-          if (wanted.size === 0) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
+  return slice.records.sort(compareRecords).map((r) => ({
+    eventId: r.eventId,
+    key: r.key,
+    partition: r.partition,
+    offset: r.offset,
+    value: JSON.parse(r.value || "{}"),
+  }));
 }
 
-/** Runs `scripts/kafka.sh <cmd>` and fails the test when it fails. */
+/** Runs `scripts/kafka.sh <cmd>` on the runner's broker (KAFKA_PORT) and fails the test when it fails. */
 export async function kafkaCtl(cmd: "start" | "stop" | "kill" | "pause" | "resume"): Promise<void> {
-  const root = new URL("../..", import.meta.url).pathname;
-  const out = await new Deno.Command("bash", { args: [`${root}scripts/kafka.sh`, cmd] }).output();
-  if (!out.success) {
-    throw new Error(`kafka.sh ${cmd} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
+  const port = Number(Deno.env.get("KAFKA_PORT") ?? 9092);
+  const controllerPort = Number(Deno.env.get("KAFKA_CONTROLLER_PORT") ?? 9093);
+  await broker(port, controllerPort, { allowSharedPorts: true })[cmd]();
 }
 
 /** Polls `probe` until it returns a truthy value or `timeoutMs` passes; returns the last value. */

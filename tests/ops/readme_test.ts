@@ -15,7 +15,7 @@ function section(markdown: string, heading: string): string {
 function codeMapPaths(markdown: string): string[] {
   const body = section(markdown, "## Code map");
   const block = /```[a-z]*\n([\s\S]*?)```/.exec(body);
-  assert(block, "the code map has no fenced block");
+  if (!block) throw new Error("the code map has no fenced block");
   return block[1]!.split("\n").map((l) => l.trim().split(/\s+/)[0]!).filter((p) => p !== "");
 }
 
@@ -54,7 +54,9 @@ Deno.test("README: the code map has a line for every source folder and every top
   const named = new Set(codeMapPaths(readme));
   const want = await folders();
   for await (const e of Deno.readDir(repoPath("src"))) {
-    if (e.isFile && e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) want.push(`src/${e.name}`);
+    if (e.isFile && e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
+      want.push(`src/${e.name}`);
+    }
   }
   assertEquals(want.filter((p) => !named.has(p)), [], "folders or files missing from the code map");
 });

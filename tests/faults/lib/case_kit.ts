@@ -1,11 +1,11 @@
 /** What every fault case shares: its own schema and topic, the service environment, the result row. */
 import { createPostgresDb, type Db } from "../../../src/outbox/db.ts";
-import type { Broker } from "./kafka_ctl.ts";
-import type { Verdict } from "./checks.ts";
-import { describeTransitions, type Transition } from "./checks.ts";
-import type { Attempt, LoadResult } from "./load.ts";
-import { FAST_TIMING, FAULTS_ADMIN_TOKEN } from "./service.ts";
-import { quantile, suffix } from "./util.ts";
+import type { Broker } from "../../../scripts/lib/kafka_ctl.ts";
+import type { Verdict } from "../../../scripts/lib/checks.ts";
+import { describeTransitions, type Transition } from "../../../scripts/lib/checks.ts";
+import type { Attempt, LoadResult } from "../../../scripts/lib/load.ts";
+import { FAST_TIMING, FAULTS_ADMIN_TOKEN } from "../../../scripts/lib/service_process.ts";
+import { quantile, suffix } from "../../../scripts/lib/util.ts";
 
 /** Shared by all cases of one run. */
 export interface SuiteContext {

@@ -3,7 +3,7 @@
  * 5432 is never restarted. Uses Debian's server binaries; as root, initdb and pg_ctl run as the
  * `postgres` OS user (initdb refuses root).
  */
-import { run } from "./util.ts";
+import { run } from "../../../scripts/lib/util.ts";
 
 /** A running private cluster. */
 export interface PrivatePostgres {

@@ -1,10 +1,11 @@
 /**
- * The service as a subprocess (`deno run --config <root>/deno.json -A <root>/src/main.ts`), with
- * its output captured line by line so tests can parse the start line and grep the logs.
+ * The one helper that starts the service as a process (`deno run --config <root>/deno.json
+ * <flags> <root>/src/main.ts`), for scripts and tests alike: a clean environment, its output
+ * captured line by line (the start line is parsed for the port), and a stop that escalates.
  */
 import { ROOT, sleep } from "./util.ts";
 
-/** The admin token the suite starts services with (never printed by the service). */
+/** The admin token the fault suite and the soak start services with (never printed by the service). */
 export const FAULTS_ADMIN_TOKEN = "faults-suite-admin-token-6d1f0c8a";
 
 /** Short timing knobs: the breaker and the relay react within seconds, not minutes. */
@@ -26,7 +27,7 @@ export interface ServiceProc {
   pid: number;
   port: number;
   base: string;
-  /** Every line the service printed so far (stdout and stderr). */
+  /** Every line the service printed so far (stdout and stderr; the last `maxLines` of them). */
   lines: string[];
   /** Settles when the process exits. */
   exited: Promise<Deno.CommandStatus>;
@@ -39,9 +40,31 @@ export interface ServiceProc {
 /** Options of `spawnService`. */
 export interface SpawnOptions {
   name: string;
+  /** The service's environment over PATH, HOME and Deno's cache variables; nothing else leaks in. */
   env: Record<string, string>;
-  /** Longest wait for the start line. */
+  /** Deno flags before the script; default `-A`. */
+  denoFlags?: string[];
+  /** Working directory; default the repository root. */
+  cwd?: string;
+  /** Longest wait for the start line (and readiness with `ready`); default 60 s. */
   startTimeoutMs?: number;
+  /**
+   * Also wait until GET /health/ready answers 200 (Postgres reachable, migrations applied). With
+   * a fixed PORT in `env` the start line is not awaited, so any LOG_LEVEL works.
+   */
+  ready?: boolean;
+  /** Keep only the last this many lines of output (a long run under load); default all. */
+  maxLines?: number;
+  /** Also copy the service's stderr (its warnings and errors) to ours as it arrives. */
+  echoStderr?: boolean;
+}
+
+/** The service exited or did not start in time; `lines` holds its output. */
+export class ServiceStartError extends Error {
+  constructor(message: string, readonly exited: boolean, readonly lines: string[]) {
+    super(message);
+    this.name = "ServiceStartError";
+  }
 }
 
 const START_LINE = /payment-ingest on http:\/\/([0-9.]+):(\d+)/;
@@ -60,8 +83,14 @@ function baseEnv(): Record<string, string> {
 /** Starts the service and resolves once it printed its start line (parsed for the port). */
 export async function spawnService(opts: SpawnOptions): Promise<ServiceProc> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", `${ROOT}deno.json`, "-A", `${ROOT}src/main.ts`],
-    cwd: ROOT,
+    args: [
+      "run",
+      "--config",
+      `${ROOT}deno.json`,
+      ...(opts.denoFlags ?? ["-A"]),
+      `${ROOT}src/main.ts`,
+    ],
+    cwd: opts.cwd ?? ROOT,
     clearEnv: true,
     env: { ...baseEnv(), HOST: "127.0.0.1", LOG_LEVEL: "info", ...opts.env },
     stdin: "null",
@@ -69,24 +98,31 @@ export async function spawnService(opts: SpawnOptions): Promise<ServiceProc> {
     stderr: "piped",
   }).spawn();
   const lines: string[] = [];
+  const maxLines = opts.maxLines ?? Infinity;
   let onStart: (port: number) => void = () => {};
   const started = new Promise<number>((resolve) => (onStart = resolve));
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
+  const keep = (line: string) => {
+    lines.push(line);
+    if (lines.length > maxLines) lines.splice(0, lines.length - maxLines);
+  };
+  const pump = async (stream: ReadableStream<Uint8Array>, echo: boolean) => {
     let buf = "";
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      if (echo) await Deno.stderr.write(new TextEncoder().encode(chunk));
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        lines.push(line);
+        keep(line);
         const m = START_LINE.exec(line);
         if (m) onStart(Number(m[2]));
       }
     }
-    if (buf) lines.push(buf);
+    if (buf) keep(buf);
   };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]).catch(() => {});
+  const pumps = Promise.all([pump(child.stdout, false), pump(child.stderr, !!opts.echoStderr)])
+    .catch(() => {});
   const proc: ServiceProc = {
     name: opts.name,
     pid: child.pid,
@@ -115,25 +151,49 @@ export async function spawnService(opts: SpawnOptions): Promise<ServiceProc> {
     },
   };
   const timeoutMs = opts.startTimeoutMs ?? 60_000;
-  const port = await Promise.race([
+  const deadline = Date.now() + timeoutMs;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // A fixed port and a readiness wait need no start line (it is logged at info level only).
+  const fixed = opts.ready ? Number(opts.env.PORT ?? 0) : 0;
+  const port = fixed > 0 ? fixed : await Promise.race([
     started,
     proc.exited.then(() => -1),
-    sleep(timeoutMs).then(() => -2),
+    new Promise<number>((r) => (timer = setTimeout(() => r(-2), timeoutMs))),
   ]);
-  if (port < 0) {
-    if (port === -2) proc.signal("SIGKILL");
+  clearTimeout(timer);
+  if (port > 0) {
+    proc.port = port;
+    proc.base = `http://127.0.0.1:${port}`;
+  }
+  const outcome = port < 0 ? port : opts.ready ? await untilReady(proc, deadline) : 0;
+  if (outcome < 0) {
+    if (outcome === -2) proc.signal("SIGKILL");
     await proc.exited;
-    throw new Error(
+    throw new ServiceStartError(
       `service ${opts.name} ${
-        port === -1
+        outcome === -1
           ? `exited (code ${proc.exitStatus?.code})`
           : `did not start within ${timeoutMs} ms`
       }; last output:\n${lines.slice(-20).join("\n")}`,
+      outcome === -1,
+      lines,
     );
   }
-  proc.port = port;
-  proc.base = `http://127.0.0.1:${port}`;
   return proc;
+}
+
+/** 0 once GET /health/ready answers 200; -1 when the process exited, -2 at the deadline. */
+async function untilReady(proc: ServiceProc, deadline: number): Promise<number> {
+  for (;;) {
+    if (proc.exitStatus !== null) return -1;
+    try {
+      const res = await fetch(`${proc.base}/health/ready`, { signal: AbortSignal.timeout(5000) });
+      await res.body?.cancel();
+      if (res.status === 200) return 0;
+    } catch { /* not listening yet */ }
+    if (Date.now() >= deadline) return -2;
+    await Promise.race([sleep(300), proc.exited]);
+  }
 }
 
 /** Adds a failure when the service died on its own, with the tail of its output. */

@@ -1,5 +1,5 @@
-/** Small helpers shared by the fault suite, the abuse tests and the soak. */
-import { isFree } from "../../../scripts/free_port.ts";
+/** Small helpers shared by the scripts, the fault suite, the abuse tests and the soak. */
+import { isFree } from "../free_port.ts";
 
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
@@ -47,12 +47,15 @@ export function suffix(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 10);
 }
 
-/** Runs a command, returning exit code and combined output (never throws for a non-zero exit). */
+/**
+ * Runs a command, returning exit code, combined output and stdout alone (never throws for a
+ * non-zero exit).
+ */
 export async function run(
   cmd: string,
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string } = {},
-): Promise<{ code: number; out: string }> {
+): Promise<{ code: number; out: string; stdout: string }> {
   const o = await new Deno.Command(cmd, {
     args,
     env: opts.env,
@@ -61,7 +64,8 @@ export async function run(
     stderr: "piped",
   }).output();
   const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout) + dec.decode(o.stderr) };
+  const stdout = dec.decode(o.stdout);
+  return { code: o.code, out: stdout + dec.decode(o.stderr), stdout };
 }
 
 /** Resident set size of a process in KiB (VmRSS), or null when it is gone. */
@@ -86,5 +90,5 @@ export async function openFds(pid: number): Promise<number | null> {
   }
 }
 
-/** Root of the repository (two levels above tests/faults/lib). */
-export const ROOT = new URL("../../../", import.meta.url).pathname;
+/** Root of the repository (two levels above scripts/lib). */
+export const ROOT = new URL("../../", import.meta.url).pathname;

@@ -1,8 +1,8 @@
 /**
- * Controls the suite's own Kafka broker through scripts/kafka.sh on a private port pair
- * (FAULTS_KAFKA_PORT, default 29092, controller +1). KAFKA_PORT is deliberately not read: the test
- * runner exports it for the shared broker the other suites use, and this suite kills and pauses its
- * broker. The broker on 9092/9093 is never touched.
+ * Controls a local Kafka broker through scripts/kafka.sh on a given port pair: the fault suite's,
+ * the soak's and the bench's private brokers, the breaker scenario's and the integration tests'
+ * broker. KAFKA_PORT is deliberately not read here: the test runner exports it for the shared
+ * broker the other suites use, and a suite that kills and pauses its broker names its own port.
  */
 import { ROOT, run } from "./util.ts";
 
@@ -21,22 +21,36 @@ export interface Broker {
   pause(): Promise<void>;
   /** SIGCONT. */
   resume(): Promise<void>;
+  /** Stops the broker and deletes its data. */
+  reset(): Promise<void>;
+  /** running, paused or stopped. */
   status(): Promise<string>;
+  /** The last lines of the broker's log. */
+  logs(): Promise<string>;
+  /** The broker's process id, or null when it is not running. */
+  pid(): number | null;
+}
+
+/** Options of `broker`. */
+export interface BrokerOptions {
+  /** Allow the shared ports 9092/9093 (the scenario's and integration tests' default broker). */
+  allowSharedPorts?: boolean;
 }
 
 const SHARED_PORTS = new Set([9092, 9093]);
 
-/** A handle on the broker at the given ports (from the environment by default). */
+/** A handle on the broker at the given ports (FAULTS_KAFKA_PORT, default 29092, by default). */
 export function broker(
   port = Number(Deno.env.get("FAULTS_KAFKA_PORT") ?? 29092),
   controllerPort = port + 1,
+  opts: BrokerOptions = {},
 ): Broker {
   if (!Number.isInteger(port) || !Number.isInteger(controllerPort)) {
     throw new RangeError(
       `FAULTS_KAFKA_PORT must be an integer, got ${Deno.env.get("FAULTS_KAFKA_PORT")}`,
     );
   }
-  if (SHARED_PORTS.has(port) || SHARED_PORTS.has(controllerPort)) {
+  if (!opts.allowSharedPorts && (SHARED_PORTS.has(port) || SHARED_PORTS.has(controllerPort))) {
     throw new RangeError(
       `refusing to control the shared broker on ${port}/${controllerPort}; set FAULTS_KAFKA_PORT to a private port (default 29092)`,
     );
@@ -51,6 +65,7 @@ export function broker(
     if (r.code !== 0) throw new Error(`kafka.sh ${cmd} (port ${port}) failed: ${r.out.trim()}`);
     return r.out.trim();
   };
+  const dir = Deno.env.get("KAFKA_LOCAL_DIR") ?? `${ROOT}.cache/kafka`;
   return {
     port,
     controllerPort,
@@ -60,6 +75,17 @@ export function broker(
     kill: () => ctl("kill").then(() => {}),
     pause: () => ctl("pause").then(() => {}),
     resume: () => ctl("resume").then(() => {}),
+    reset: () => ctl("reset").then(() => {}),
     status: () => ctl("status"),
+    logs: () => ctl("logs"),
+    pid() {
+      try {
+        const pid = Number(Deno.readTextFileSync(`${dir}/broker-${port}.pid`).trim());
+        Deno.statSync(`/proc/${pid}`);
+        return pid;
+      } catch {
+        return null;
+      }
+    },
   };
 }

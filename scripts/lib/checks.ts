@@ -3,10 +3,10 @@
  * in the topic (independent consumer, fresh group, from the beginning), per-payment order of
  * first copies matches acceptance order, duplicates are counted; and reconcile() agrees.
  */
-import type { Db } from "../../../src/outbox/db.ts";
-import { compareRecords, countInversions } from "../../../src/reconcile/compare.ts";
-import { reconcile, type ReconcileReport } from "../../../src/reconcile/reconcile.ts";
-import { readTopic } from "../../../src/reconcile/topic_reader.ts";
+import type { Db } from "../../src/outbox/db.ts";
+import { compareRecords, countInversions } from "../../src/reconcile/compare.ts";
+import { reconcile, type ReconcileReport } from "../../src/reconcile/reconcile.ts";
+import { readTopic } from "../../src/kafka/topic_reader.ts";
 import type { LoadResult } from "./load.ts";
 import { sleep } from "./util.ts";
 

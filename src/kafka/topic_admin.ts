@@ -1,0 +1,87 @@
+/**
+ * Small admin calls the scripts need (the breaker scenario's own topic, the broker probe), kept
+ * here so that kafkajs is imported under src/kafka/ only.
+ */
+import { Kafka, logLevel } from "kafkajs";
+
+/** Options of `createTopic` and `deleteTopic`. */
+export interface TopicAdminOptions {
+  /** Partitions of a created topic; default 3. */
+  partitions?: number;
+  clientId?: string;
+}
+
+function adminClient(brokers: string[], clientId: string) {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: 10000,
+    retry: { retries: 1 },
+  }).admin();
+}
+
+/** Creates `topic` when it is missing (waiting for its leaders); a no-op when it exists. */
+export async function createTopic(
+  brokers: string[],
+  topic: string,
+  opts: TopicAdminOptions = {},
+): Promise<void> {
+  const admin = adminClient(brokers, opts.clientId ?? "payment-ingest-admin");
+  await admin.connect();
+  try {
+    if ((await admin.listTopics()).includes(topic)) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: opts.partitions ?? 3 }],
+    });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** Deletes `topic`; a no-op when it does not exist. */
+export async function deleteTopic(
+  brokers: string[],
+  topic: string,
+  opts: TopicAdminOptions = {},
+): Promise<void> {
+  const admin = adminClient(brokers, opts.clientId ?? "payment-ingest-admin");
+  await admin.connect();
+  try {
+    if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** True when the broker at `address` answers a metadata request within `timeoutMs`. */
+export async function brokerAnswers(address: string, timeoutMs = 3000): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: "kafka-probe",
+    brokers: [address],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+    retry: { retries: 0 },
+  }).admin();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+  const probe = (async () => {
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      return cluster.brokers.length > 0;
+    } catch {
+      return false;
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  })();
+  try {
+    return await Promise.race([probe, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
