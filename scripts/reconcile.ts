@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "@std/cli/parse-args";
 import { ConfigError, loadConfig } from "../src/config.ts";
-import { errorMessage } from "../src/log.ts";
+import { errorMessage } from "../src/error_message.ts";
 import { createPostgresDb } from "../src/outbox/db.ts";
 import { reconcile } from "../src/reconcile/reconcile.ts";
 import { formatReport } from "../src/reconcile/report_text.ts";

@@ -36,8 +36,3 @@ function defaultSink(line: string, level: LogLevel): void {
 
 /** A logger that discards everything (tests). */
 export const silentLogger: Logger = createLogger("error", () => {});
-
-/** The message of any thrown value, for logs and problem details. */
-export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}

@@ -4,6 +4,7 @@
  * id) is well defined. Bounded in events, in rate and in time.
  */
 import { sleep } from "./util.ts";
+import { errorMessage } from "../../src/error_message.ts";
 
 /** One HTTP attempt. */
 export interface Attempt {
@@ -99,7 +100,7 @@ export async function postEvent(
     await res.arrayBuffer();
     return { status: res.status, error: null, retryAfter: res.headers.get("retry-after") };
   } catch (e) {
-    return { status: 0, error: e instanceof Error ? e.message : String(e), retryAfter: null };
+    return { status: 0, error: errorMessage(e), retryAfter: null };
   }
 }
 

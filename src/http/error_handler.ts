@@ -1,6 +1,7 @@
 /** The one HTTP error handler: every failure leaves as an `application/problem+json` answer. */
 import type { ErrorHandler, NotFoundHandler } from "hono";
-import { errorMessage, type Logger } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
+import { type Logger } from "../log.ts";
 import { HttpProblem, problemBody } from "./problem.ts";
 
 /** Answers an HttpProblem as itself, anything else as a logged 500 that reveals nothing. */

@@ -1,7 +1,8 @@
 /** Liveness and readiness for orchestrators. */
 import { Hono } from "hono";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { errorMessage, type Logger } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
+import { type Logger } from "../log.ts";
 import type { Db } from "../outbox/db.ts";
 import { migrationsApplied } from "../outbox/migrations.ts";
 

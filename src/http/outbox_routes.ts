@@ -1,6 +1,7 @@
 /** The outbox for operators: counts, dead-lettered events and their retry, reconciliation. */
 import { type Context, Hono } from "hono";
-import { errorMessage, type Logger } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
+import { type Logger } from "../log.ts";
 import type { Queryable } from "../outbox/db.ts";
 import type { Relay } from "../outbox/relay.ts";
 import { listDeadLettered, outboxStats, retryDeadLettered } from "../outbox/repository.ts";

@@ -1,5 +1,6 @@
 /** What the payment and outbox routes share: event ids, how a row is shown, failed reads. */
-import { errorMessage, type Logger } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
+import { type Logger } from "../log.ts";
 import type { OutboxRow } from "../outbox/repository.ts";
 import { HttpProblem } from "./problem.ts";
 

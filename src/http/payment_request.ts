@@ -1,6 +1,6 @@
 /** Reading one payment event from a request: size, media type, JSON, schema, in that order. */
 import type { Context, MiddlewareHandler } from "hono";
-import { errorMessage } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
 import type { NewEvent } from "../outbox/repository.ts";
 import { fieldErrors, paymentEventSchema } from "./payment_schema.ts";
 import { HttpProblem } from "./problem.ts";

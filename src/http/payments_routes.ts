@@ -1,6 +1,7 @@
 /** POST /payments (ingest one event) and GET /payments/{eventId} (one stored event). */
 import { Hono } from "hono";
-import { errorMessage, type Logger } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
+import { type Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { Queryable } from "../outbox/db.ts";
 import type { Ingest } from "../outbox/ingest.ts";

@@ -1,4 +1,5 @@
 /** Classifies Kafka client errors into "the broker is unhealthy" and "this record is bad". */
+import { errorMessage } from "../error_message.ts";
 
 /** Raised when a publish exceeds our own delivery deadline (kafkajs alone can hang for minutes). */
 export class PublishTimeoutError extends Error {
@@ -62,7 +63,7 @@ export function isPerRecordError(e: unknown): boolean {
 /** A short, stable label for logs and the outbox's last_error column. */
 export function describeKafkaError(e: unknown): string {
   const t = kafkaErrorType(e);
-  const m = e instanceof Error ? e.message : String(e);
+  const m = errorMessage(e);
   return t && !m.includes(t) ? `${t}: ${m}` : m;
 }
 

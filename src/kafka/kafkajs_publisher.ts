@@ -1,7 +1,7 @@
 /** The kafkajs producer behind the Publisher interface, with our own deadline on every call. */
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import type { Logger } from "../log.ts";
-import { errorMessage } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
 import { kafkaErrorType, PublishTimeoutError } from "./errors.ts";
 import type { OutboundRecord, Publisher } from "./publisher.ts";
 

@@ -7,7 +7,7 @@ import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { CallNotPermittedError } from "../breaker/errors.ts";
 import type { Publisher } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
-import { errorMessage } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
 import type { Queryable } from "./db.ts";
 import { type RecordSource, toRecord } from "./kafka_record.ts";
 import { markDeadLettered } from "./repository.ts";

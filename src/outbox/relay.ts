@@ -6,7 +6,7 @@
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import type { Publisher } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
-import { errorMessage } from "../log.ts";
+import { errorMessage } from "../error_message.ts";
 import type { Db, Leadership } from "./db.ts";
 import { createRowPublisher, type PublishErrors } from "./publish_rows.ts";
 import {

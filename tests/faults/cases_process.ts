@@ -15,6 +15,7 @@ import {
 } from "../../scripts/lib/service_process.ts";
 import { freePort, sleep, suffix, waitFor } from "../../scripts/lib/util.ts";
 import { readTopic } from "../../src/kafka/topic_reader.ts";
+import { errorMessage } from "../../src/error_message.ts";
 
 async function pendingCount(kit: { db: { query: <T>(s: string) => Promise<T[]> } }) {
   const [r] = await kit.db.query<{ n: string }>(
@@ -214,7 +215,7 @@ async function slowPost(
       ? { status: Number(m[1]), retryAfter, error: null }
       : { status: 0, retryAfter: null, error: `no answer: ${text}` };
   } catch (e) {
-    return { status: 0, retryAfter: null, error: e instanceof Error ? e.message : String(e) };
+    return { status: 0, retryAfter: null, error: errorMessage(e) };
   } finally {
     try {
       conn?.close();

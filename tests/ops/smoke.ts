@@ -8,6 +8,7 @@
  * naming each failed check. It changes nothing but adding one payment event.
  */
 import { BREAKER_STATES, METRICS, PUBLISH_BREAKER } from "./metric_contract.ts";
+import { errorMessage } from "../../src/error_message.ts";
 
 /** Outcome of one smoke check. */
 export interface SmokeResult {
@@ -64,7 +65,7 @@ export async function runSmoke(baseUrl: string, timeoutMs = 10_000): Promise<Smo
     try {
       results.push({ name, ok: true, detail: await fn() });
     } catch (e) {
-      results.push({ name, ok: false, detail: e instanceof Error ? e.message : String(e) });
+      results.push({ name, ok: false, detail: errorMessage(e) });
     }
   };
   const expectStatus = (got: number, want: number[], text: string) => {
