@@ -70,17 +70,22 @@ const TYPES = [
   "PAYMENT_REFUNDED",
 ];
 
-/** A valid event body. */
-export function eventBody(paymentId: string, index: number, eventId: string): string {
+/** A valid event body: the `index`-th event of `paymentId`, its type cycling through a lifecycle. */
+export function eventBody(
+  paymentId: string,
+  index: number,
+  eventId: string,
+  opts: { merchantId?: string; metadata?: Record<string, unknown> } = {},
+): string {
   return JSON.stringify({
     eventId,
     paymentId,
-    merchantId: "merchant-faults",
+    merchantId: opts.merchantId ?? "merchant-faults",
     type: TYPES[index % TYPES.length],
     amount: 1000 + index,
     currency: "EUR",
     occurredAt: new Date().toISOString(),
-    metadata: { index },
+    metadata: opts.metadata ?? { index },
   });
 }
 

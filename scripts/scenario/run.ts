@@ -3,18 +3,12 @@
  * events it posts (every 2xx answer goes to the ledger, in acceptance order) and the breaker
  * snapshots its checks read.
  */
+import { eventBody } from "../lib/load.ts";
 import { type Answer, answered } from "./http.ts";
 import { field, nowMs, ScenarioExit, secs, text } from "./options.ts";
 import type { Target } from "./target.ts";
 
 export const BREAKER = "kafka-publisher";
-const TYPES = [
-  "PAYMENT_CREATED",
-  "PAYMENT_AUTHORIZED",
-  "PAYMENT_CAPTURED",
-  "PAYMENT_SETTLED",
-  "PAYMENT_REFUNDED",
-];
 
 /** The breaker's figures as last read; strings as the service printed them (`null` when absent). */
 export interface Snapshot {
@@ -121,14 +115,8 @@ export class Run {
     const n = this.#keySeq.get(key) ?? 0;
     this.#keySeq.set(key, n + 1);
     const eventId = crypto.randomUUID();
-    const body = JSON.stringify({
-      eventId,
-      paymentId: key,
+    const body = eventBody(key, n, eventId, {
       merchantId: "breaker-scenario",
-      type: TYPES[n % TYPES.length],
-      amount: 1000 + n,
-      currency: "EUR",
-      occurredAt: new Date().toISOString(),
       metadata: { scenarioStep: step },
     });
     const a = await this.target.http("POST", "/payments", body);

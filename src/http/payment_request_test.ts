@@ -3,16 +3,9 @@ import FakeTimers from "@sinonjs/fake-timers";
 import { Hono } from "hono";
 import { paymentBody, readPaymentEvent } from "./payment_request.ts";
 import { HttpProblem, problemBody } from "./problem.ts";
+import { paymentEventBody } from "./test_fakes.ts";
 
-const EVENT = {
-  eventId: "6f1c1a52-6f0e-4d4c-9d6e-0d6a4b1c2e3f",
-  paymentId: "pay-1",
-  merchantId: "m-1",
-  type: "PAYMENT_CREATED",
-  amount: 100,
-  currency: "EUR",
-  occurredAt: "2026-11-25T10:00:00Z",
-};
+const EVENT = paymentEventBody();
 
 function app(maxBytes = 1024, timeoutMs = 50) {
   const a = new Hono();
