@@ -8,9 +8,9 @@
  * rolling deploy) gets today's bytes with `no-cache`, so nothing is cached forever under a URL
  * whose content it does not match.
  *
- * The files, uPlot's included, are text imports: they are part of the module graph, found relative to this module
- * from any working directory and inside the image, read once when the process loads, and only
- * names in the table below are served, so no request can reach another file.
+ * The files, uPlot's included, are text imports: part of the module graph, found relative to
+ * this module from any working directory and inside the image, read once when the process loads;
+ * only names in the table below are served, so no request can reach another file.
  */
 import { createHash } from "node:crypto";
 import { type Context, Hono } from "hono";
