@@ -1,8 +1,8 @@
 import { assert, assertEquals } from "@std/assert";
-import type { ReconcileReport } from "../reconcile/reconcile.ts";
 import { outboxRoutes, type OutboxRoutesDeps } from "./outbox_routes.ts";
 import {
   ADMIN_TOKEN,
+  cleanReport,
   FAKE_RELAY_STATUS,
   fakeDb,
   fakeRelay,
@@ -26,31 +26,6 @@ function setup(over: Partial<OutboxRoutesDeps> = {}) {
   const post = (path: string, body: unknown = "", token: string | null = ADMIN_TOKEN) =>
     app.request(path, jsonRequest("POST", body, token ?? undefined));
   return { app, db, relay, logger, post };
-}
-
-function report(since: Date, until: Date): ReconcileReport {
-  return {
-    topic: "payment-events",
-    since: since.toISOString(),
-    until: until.toISOString(),
-    checked: 0,
-    found: 0,
-    keys: 0,
-    missing: [],
-    duplicated: [],
-    duplicateCopies: 0,
-    outOfOrder: [],
-    orderInversions: 0,
-    unmatchedRecords: 0,
-    recordsWithoutEventId: 0,
-    wrongKey: [],
-    clean: true,
-    recordsRead: 0,
-    partitions: [],
-    pendingInRange: 0,
-    deadLetteredInRange: 0,
-    durationMs: 1,
-  };
 }
 
 Deno.test("outbox routes: GET /outbox joins the counts with the relay's status", async () => {
@@ -122,7 +97,7 @@ Deno.test("outbox routes: reconcile checks the range, then runs once at a time",
     reconcile: async (since, until) => {
       calls.push([since, until]);
       await new Promise<void>((r) => (release = r));
-      return report(since, until);
+      return cleanReport(since, until);
     },
   });
   const missing = await post("/outbox/reconcile", {});
@@ -153,7 +128,7 @@ Deno.test("outbox routes: a failed reconciliation is 503 with Retry-After, and t
   let fail = true;
   const { post, logger } = setup({
     reconcile: (since, until) =>
-      fail ? Promise.reject(new Error("broker gone")) : Promise.resolve(report(since, until)),
+      fail ? Promise.reject(new Error("broker gone")) : Promise.resolve(cleanReport(since, until)),
   });
   const res = await post("/outbox/reconcile", { since: "1h" });
   assertEquals(res.status, 503);

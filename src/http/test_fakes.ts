@@ -12,6 +12,7 @@ import type { Db, Queryable } from "../outbox/db.ts";
 import type { Ingest, IngestResult } from "../outbox/ingest.ts";
 import type { Relay, RelayStatus } from "../outbox/relay.ts";
 import type { NewEvent } from "../outbox/repository.ts";
+import type { ReconcileReport } from "../reconcile/reconcile.ts";
 import type { AppDeps } from "./app.ts";
 import { notFoundProblem, problemHandler } from "./error_handler.ts";
 
@@ -242,5 +243,31 @@ export function storedRow(over: Record<string, unknown> = {}): Record<string, un
     created_at: new Date("2026-01-02T03:04:05.000Z"),
     published_at: new Date("2026-01-02T03:04:06.000Z"),
     ...over,
+  };
+}
+
+/** A clean reconciliation report over [since, until) that found nothing to check. */
+export function cleanReport(since: Date, until: Date, topic = "payment-events"): ReconcileReport {
+  return {
+    topic,
+    since: since.toISOString(),
+    until: until.toISOString(),
+    checked: 0,
+    found: 0,
+    keys: 0,
+    missing: [],
+    duplicated: [],
+    duplicateCopies: 0,
+    outOfOrder: [],
+    orderInversions: 0,
+    unmatchedRecords: 0,
+    recordsWithoutEventId: 0,
+    wrongKey: [],
+    clean: true,
+    recordsRead: 0,
+    partitions: [],
+    pendingInRange: 0,
+    deadLetteredInRange: 0,
+    durationMs: 1,
   };
 }

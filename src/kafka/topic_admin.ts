@@ -2,7 +2,7 @@
  * Small admin calls the scripts need (the breaker scenario's own topic, the broker probe), kept
  * here so that kafkajs is imported under src/kafka/ only.
  */
-import { Kafka, logLevel } from "kafkajs";
+import { type Admin, Kafka, logLevel } from "kafkajs";
 
 /** Options of `createTopic` and `deleteTopic`. */
 export interface TopicAdminOptions {
@@ -22,38 +22,45 @@ function adminClient(brokers: string[], clientId: string) {
   }).admin();
 }
 
-/** Creates `topic` when it is missing (waiting for its leaders); a no-op when it exists. */
-export async function createTopic(
+/** Runs `fn` with a connected admin client and always disconnects it. */
+async function withAdmin<T>(
   brokers: string[],
-  topic: string,
-  opts: TopicAdminOptions = {},
-): Promise<void> {
+  opts: TopicAdminOptions,
+  fn: (admin: Admin) => Promise<T>,
+): Promise<T> {
   const admin = adminClient(brokers, opts.clientId ?? "payment-ingest-admin");
   await admin.connect();
   try {
-    if ((await admin.listTopics()).includes(topic)) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: opts.partitions ?? 3 }],
-    });
+    return await fn(admin);
   } finally {
     await admin.disconnect().catch(() => {});
   }
 }
 
-/** Deletes `topic`; a no-op when it does not exist. */
-export async function deleteTopic(
+/** Creates `topic` when it is missing (waiting for its leaders); a no-op when it exists. */
+export function createTopic(
   brokers: string[],
   topic: string,
   opts: TopicAdminOptions = {},
 ): Promise<void> {
-  const admin = adminClient(brokers, opts.clientId ?? "payment-ingest-admin");
-  await admin.connect();
-  try {
+  return withAdmin(brokers, opts, async (admin) => {
+    if ((await admin.listTopics()).includes(topic)) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: opts.partitions ?? 3 }],
+    });
+  });
+}
+
+/** Deletes `topic`; a no-op when it does not exist. */
+export function deleteTopic(
+  brokers: string[],
+  topic: string,
+  opts: TopicAdminOptions = {},
+): Promise<void> {
+  return withAdmin(brokers, opts, async (admin) => {
     if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic] });
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
+  });
 }
 
 /** True when the broker at `address` answers a metadata request within `timeoutMs`. */

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
-import type { ReconcileReport } from "../../src/reconcile/reconcile.ts";
+import { cleanReport } from "../../src/http/test_fakes.ts";
 import { inProcessApp, REAL_IO } from "./fixtures.ts";
 
 const TOKEN = "admin-fuzz-token-0123456789abcdef";
@@ -144,31 +144,6 @@ Deno.test({
   },
 });
 
-function fakeReport(since: Date, until: Date): ReconcileReport {
-  return {
-    topic: "t",
-    since: since.toISOString(),
-    until: until.toISOString(),
-    checked: 0,
-    found: 0,
-    keys: 0,
-    missing: [],
-    duplicated: [],
-    duplicateCopies: 0,
-    outOfOrder: [],
-    orderInversions: 0,
-    unmatchedRecords: 0,
-    recordsWithoutEventId: 0,
-    wrongKey: [],
-    clean: true,
-    recordsRead: 0,
-    partitions: [],
-    pendingInRange: 0,
-    deadLetteredInRange: 0,
-    durationMs: 1,
-  };
-}
-
 Deno.test({
   name: "POST /outbox/reconcile: admin only, validates the range, one run at a time",
   ...REAL_IO,
@@ -180,7 +155,7 @@ Deno.test({
       reconcile: async (since, until) => {
         calls.push([since, until]);
         await new Promise<void>((r) => (release = r));
-        return fakeReport(since, until);
+        return cleanReport(since, until);
       },
     });
     const post = (body: unknown, auth: string | null = `Bearer ${TOKEN}`) =>
