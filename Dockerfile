@@ -1,25 +1,28 @@
-# syntax=docker/dockerfile:1
-# Payment ingest service image. Build: docker build -t payment-ingest:local .
+# Payment ingest service image (also runs the reference consumer, src/consumer/main.ts).
+# Build: docker build -t payment-ingest:local .   Without a registry: deno task compose:images
 FROM denoland/deno:2.9.6
 
 # The deno image ships the unprivileged user "deno" (uid 1993) and DENO_DIR=/deno-dir owned by it.
+# /app/data exists and belongs to deno, so a volume mounted there is writable by the service.
 WORKDIR /app
-RUN chown deno:deno /app
+RUN mkdir -p /app/data && chown -R deno:deno /app
 USER deno
 
 ENV DENO_NO_UPDATE_CHECK=1 \
     DENO_NO_PROMPT=1 \
     PORT=8080
 
-# Dependencies first: this layer is rebuilt only when deno.json or deno.lock change.
-# --frozen fails the build when deno.lock does not match deno.json.
+# The test-only imports (docker/production_deps.ts) leave deno.json, Deno prunes deno.lock to
+# what the entry points reach, and `verify` fails the build unless everything left is pinned as
+# in the repository's deno.lock. Only those packages are downloaded, and every module is
+# compiled, so the container never fetches at start-up.
 COPY --chown=deno:deno deno.json deno.lock ./
-RUN deno install --frozen
-
-# Then the code; caching the entry point type-checks nothing but downloads and compiles
-# every module main.ts reaches, so the container never fetches at start-up.
+COPY --chown=deno:deno docker/production_deps.ts ./docker/
+RUN cp deno.lock /tmp/deno.lock.full \
+ && deno run --no-config --no-lock --allow-read=. --allow-write=deno.json docker/production_deps.ts prune
 COPY --chown=deno:deno src/ ./src/
-RUN deno cache --frozen src/main.ts
+RUN deno cache src/main.ts \
+ && deno run --no-config --no-lock --allow-read docker/production_deps.ts verify /tmp/deno.lock.full
 
 EXPOSE 8080
 
@@ -27,4 +30,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["deno", "eval", "--no-lock", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('PORT') ?? '8080'}/health/live`).catch(() => null); Deno.exit(r?.ok ? 0 : 1);"]
 
-CMD ["deno", "task", "start"]
+# Deno itself is PID 1 (no `deno task` shell in between), so SIGTERM reaches the service's
+# graceful shutdown. The permissions are those of `deno task start`.
+CMD ["deno", "run", "--allow-net", "--allow-env", "--allow-read", "--allow-write=./data", "--allow-sys", "src/main.ts"]
