@@ -53,7 +53,9 @@ if (import.meta.main) {
     const full = JSON.parse(await Deno.readTextFile(fullPath));
     const bad = unpinned(pruned, full);
     if (bad.length) {
-      console.error(`production_deps: not pinned by the repository's deno.lock:\n  ${bad.join("\n  ")}`);
+      console.error(
+        `production_deps: not pinned by the repository's deno.lock:\n  ${bad.join("\n  ")}`,
+      );
       Deno.exit(1);
     }
   } else {

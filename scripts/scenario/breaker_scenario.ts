@@ -14,14 +14,8 @@
  * Usage errors and missing prerequisites exit 2. `--help` lists the knobs.
  */
 import { answered } from "./http.ts";
-import {
-  composeNames,
-  composeTarget,
-  dockerEngine,
-  findCompose,
-  requireCompose,
-  serviceRunning,
-} from "./compose_target.ts";
+import { composeNames, composeTarget, requireCompose } from "./compose_target.ts";
+import { dockerEngine, findCompose, serviceRunning } from "../compose/compose.ts";
 import { localTarget } from "./local_target.ts";
 import { die, field, note, nowMs, parseScenarioArgs, ScenarioExit, secs, text } from "./options.ts";
 import type { ScenarioOptions } from "./options.ts";

@@ -3,42 +3,25 @@
  * requests from inside the service container and reads the service's own settings.
  */
 import { brokerAnswers } from "../../src/kafka/topic_admin.ts";
-import { run, sleep } from "../lib/util.ts";
+import { sleep } from "../lib/util.ts";
+import {
+  type ComposeCmd,
+  dc,
+  dockerEngine,
+  findCompose,
+  serviceRunning,
+  serviceStates,
+  waitReady,
+} from "../compose/compose.ts";
 import { composeHttp } from "./http.ts";
 import { die, nowMs, type ScenarioOptions } from "./options.ts";
 import type { Target } from "./target.ts";
 
 /** The compose command (plugin or standalone) and the two services' names. */
 export interface Compose {
-  cmd: string[];
+  cmd: ComposeCmd;
   svc: string;
   kafkaSvc: string;
-}
-
-async function has(bin: string): Promise<boolean> {
-  return (await run("bash", ["-c", `command -v ${bin}`])).code === 0;
-}
-
-async function dc(c: string[], ...args: string[]) {
-  return await run(c[0]!, [...c.slice(1), ...args]);
-}
-
-/** True when a Docker engine answers within 15 s. */
-export async function dockerEngine(): Promise<boolean> {
-  return await has("docker") && (await run("timeout", ["15", "docker", "info"])).code === 0;
-}
-
-/** The compose command, or null when neither the plugin nor docker-compose is installed. */
-export async function findCompose(): Promise<string[] | null> {
-  if ((await run("docker", ["compose", "version"]).catch(() => ({ code: 1 }))).code === 0) {
-    return ["docker", "compose"];
-  }
-  return (await has("docker-compose")) ? ["docker-compose"] : null;
-}
-
-/** True when the compose service `svc` has a running container. */
-export async function serviceRunning(cmd: string[], svc: string): Promise<boolean> {
-  return (await dc(cmd, "ps", "-q", "--status", "running", svc)).stdout.trim() !== "";
 }
 
 /** The services' names from the environment. */
@@ -97,7 +80,11 @@ export async function composeTarget(opts: ScenarioOptions, c: Compose): Promise<
     async kafkaUp() {
       const r = await dc(cmd, opts.slow ? "unpause" : "start", kafkaSvc);
       if (r.code !== 0) throw new Error(r.out);
-      const deadline = nowMs() + Number(Deno.env.get("SCENARIO_START_TIMEOUT_S") ?? 90) * 1000;
+      const timeoutMs = Number(Deno.env.get("SCENARIO_START_TIMEOUT_S") ?? 90) * 1000;
+      const deadline = nowMs() + timeoutMs;
+      // Healthy again, not just running: Docker 20.10 keeps a just-unpaused container
+      // "unhealthy" until its next probe, and anything waiting on health would see that.
+      await waitReady(cmd, [kafkaSvc], timeoutMs);
       while (!await brokerAnswers(consumerBrokers.split(",")[0]!, 3000)) {
         if (nowMs() >= deadline) throw new Error("the broker did not answer metadata requests");
         await sleep(1000);
@@ -105,8 +92,10 @@ export async function composeTarget(opts: ScenarioOptions, c: Compose): Promise<
       outage = false;
     },
     async kafkaState() {
-      const r = await dc(cmd, "ps", "--format", "{{.State}}", kafkaSvc);
-      return { state: r.stdout.split("\n")[0]!.trim() || "stopped" };
+      // docker inspect, not `ps --format` (compose v2 only): running, paused, exited, ...
+      const state = (await serviceStates(cmd, kafkaSvc))[0]?.status || "stopped";
+      const want = opts.slow ? "paused" : "exited";
+      return state === want ? { state } : { state, wrong: `docker inspect says ${state}` };
     },
     serviceLogTail: async () => (await dc(cmd, "logs", "--no-color", "--tail", "40", svc)).out,
     brokerLogTail: async () => (await dc(cmd, "logs", "--no-color", "--tail", "40", kafkaSvc)).out,

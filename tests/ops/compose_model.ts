@@ -14,6 +14,8 @@ export interface ComposeService {
   ports?: string[];
   profiles?: string[];
   extra_hosts?: string[];
+  restart?: string;
+  entrypoint?: string[] | string;
 }
 
 /** A compose file. */

@@ -63,6 +63,7 @@ Deno.test("compose: the stack has the expected services, ngrok only under its pr
     "kafka",
     "kafka-exporter",
     "ngrok",
+    "payment-consumer",
     "payment-ingest",
     "postgres",
     "prometheus",
@@ -81,7 +82,8 @@ Deno.test("compose: every image is pinned to an explicit tag", async () => {
       problems.push(`${name}: no image`);
       continue;
     }
-    if (svc.build) continue; // built here; tagged with IMAGE_TAG
+    // Built here (the consumer runs the service's image); tagged with IMAGE_TAG.
+    if (svc.build || svc.image.startsWith("payment-ingest:")) continue;
     const { tag } = imageTag(svc.image);
     if (!tag || tag === "latest" || !/\d/.test(tag) || tag.includes("${")) {
       problems.push(`${name}: ${svc.image} is not pinned`);
@@ -115,9 +117,13 @@ Deno.test("compose: depends_on targets exist and service_healthy targets have a 
   }
   assertEquals(problems, []);
   const app = compose.services["payment-ingest"]!;
+  // Kafka never blocks ingest: started, not healthy.
   assertEquals(app.depends_on, {
     postgres: { condition: "service_healthy" },
-    kafka: { condition: "service_healthy" },
+    kafka: { condition: "service_started" },
+  });
+  assertEquals(compose.services.prometheus!.depends_on, {
+    alertmanager: { condition: "service_started" },
   });
 });
 
@@ -127,7 +133,8 @@ Deno.test("compose: every bind-mounted path under ./ exists", async () => {
   let mounts = 0;
   for (const [name, svc] of Object.entries(compose.services)) {
     for (const v of svc.volumes ?? []) {
-      const source = v.split(":")[0]!;
+      // ${VAR:-./path}: the default is what a plain `docker compose up` mounts.
+      const source = v.replace(/^\$\{[A-Z_]+:-([^}]*)\}/, "$1").split(":")[0]!;
       if (!source.startsWith("./")) continue;
       mounts++;
       if (!await repoFileExists(source)) missing.push(`${name}: ${source}`);
@@ -167,14 +174,50 @@ Deno.test("compose: every ${VAR} is documented in .env.example with the same def
 Deno.test("compose: the ngrok profile tunnels to Jenkins on the host with NGROK_AUTHTOKEN", async () => {
   const { compose } = await loadCompose();
   const ngrok = compose.services.ngrok!;
-  assertEquals(serviceEnv(ngrok).NGROK_AUTHTOKEN, "${NGROK_AUTHTOKEN:-}");
+  const env = serviceEnv(ngrok);
+  assertEquals(env.NGROK_AUTHTOKEN, "${NGROK_AUTHTOKEN:-}");
+  // Not JENKINS_URL: Jenkins sets it itself and the shell's value wins over .env.
+  assertEquals(env.NGROK_UPSTREAM_URL, "${NGROK_UPSTREAM_URL:-http://host.docker.internal:8080}");
   assert(
     (ngrok.extra_hosts ?? []).includes("host.docker.internal:host-gateway"),
     "ngrok needs host.docker.internal on Linux",
   );
-  const command = Array.isArray(ngrok.command) ? ngrok.command : [ngrok.command ?? ""];
-  assertEquals(command[0], "http");
-  assertMatch(command[1] ?? "", /JENKINS_URL.*host\.docker\.internal:8080/);
+  const command = (Array.isArray(ngrok.command) ? ngrok.command : [ngrok.command ?? ""]).join(" ");
+  assertMatch(command, /if \[ -z "\$\$NGROK_AUTHTOKEN" \];.*exit 64/s);
+  assertMatch(command, /exec ngrok http "\$\$NGROK_UPSTREAM_URL"/);
+  // Fails fast instead of looping on a missing token.
+  assertEquals(ngrok.restart, "no");
+  // The service no longer defaults to Jenkins' host port.
+  const appPorts = (compose.services["payment-ingest"]!.ports ?? []).join(" ");
+  assert(!/:-8080[}-]/.test(appPorts), `payment-ingest publishes host port 8080: ${appPorts}`);
+});
+
+Deno.test("compose: the ngrok entrypoint exits with a message when the token is empty", async () => {
+  const { compose } = await loadCompose();
+  const script = (compose.services.ngrok!.command as string[])[0]!.replaceAll("$$", "$");
+  const r = await run("sh", ["-c", script], {
+    env: { NGROK_AUTHTOKEN: "", NGROK_UPSTREAM_URL: "http://x:1" },
+  });
+  assertEquals(r.code, 64);
+  assertMatch(r.stderr, /NGROK_AUTHTOKEN is empty/);
+});
+
+Deno.test("compose: Kafka keeps its log in a named volume and its health check starts no JVM", async () => {
+  const { compose } = await loadCompose();
+  const kafka = compose.services.kafka!;
+  const logDirs = serviceEnv(kafka).KAFKA_LOG_DIRS!;
+  assert(
+    (kafka.volumes ?? []).includes(`kafka-data:${logDirs}`),
+    `KAFKA_LOG_DIRS ${logDirs} is not on the kafka-data volume: ${kafka.volumes}`,
+  );
+  const check = JSON.stringify(kafka.healthcheck?.test);
+  assert(!/kafka-[\w-]+\.sh|java/.test(check), `the health check starts a JVM: ${check}`);
+});
+
+Deno.test("compose: Postgres' health check goes over TCP, not the init-time socket", async () => {
+  const { compose } = await loadCompose();
+  const check = JSON.stringify(compose.services.postgres!.healthcheck?.test);
+  assertMatch(check, /pg_isready -h 127\.0\.0\.1/);
 });
 
 Deno.test("compose: Kafka listeners serve the compose network and the host", async () => {
@@ -239,10 +282,8 @@ Deno.test("compose: Grafana mounts the provisioning and the dashboards where the
   );
   assertEquals(mountOf("./monitoring/prometheus"), undefined);
   assertEquals(
-    (compose.services.prometheus!.volumes ?? []).find((v) =>
-      v.startsWith("./monitoring/prometheus:")
-    ),
-    "./monitoring/prometheus:/etc/prometheus:ro",
+    (compose.services.prometheus!.volumes ?? []).find((v) => v.includes("./monitoring/prometheus")),
+    "${PROMETHEUS_CONFIG_DIR:-./monitoring/prometheus}:/etc/prometheus:ro",
   );
 });
 
