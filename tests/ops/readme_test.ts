@@ -1,5 +1,12 @@
-/** The README's front door: how to get Deno, the two commands, and a code map that matches the tree. */
+/**
+ * The README against the tree and the code: how to get Deno, the two commands, a code map that
+ * matches the tree, a configuration table naming every variable src/config.ts reads, and an API
+ * table naming every route the app serves.
+ */
 import { assert, assertEquals } from "@std/assert";
+import { loadConfig } from "../../src/config.ts";
+import { createApp } from "../../src/http/app.ts";
+import { fakeApp } from "../../src/http/test_fakes.ts";
 import { readRepoText, repoFileExists, repoPath } from "./paths.ts";
 
 /** The body of the section under `heading` (up to the next `## `). */
@@ -59,4 +66,70 @@ Deno.test("README: the code map has a line for every source folder and every top
     }
   }
   assertEquals(want.filter((p) => !named.has(p)), [], "folders or files missing from the code map");
+});
+
+/** The first column of the first table in the section under `heading`, one string per row. */
+function firstColumn(markdown: string, heading: string): string[] {
+  const lines = section(markdown, heading).split("\n");
+  const header = lines.findIndex((l) => l.startsWith("|"));
+  assert(header >= 0, `no table under "${heading}"`);
+  const rows: string[] = [];
+  for (const line of lines.slice(header + 2)) {
+    if (!line.startsWith("|")) break;
+    rows.push(line.split("|")[1]!.trim());
+  }
+  return rows;
+}
+
+/** Every environment variable `loadConfig` reads, recorded by an environment that sets none. */
+function variablesConfigReads(): Set<string> {
+  const read = new Set<string>();
+  const env = new Proxy({} as Record<string, string | undefined>, {
+    get(_target, key) {
+      if (typeof key === "string") read.add(key);
+      return undefined;
+    },
+  });
+  loadConfig(env);
+  return read;
+}
+
+Deno.test("README: the configuration table names every variable src/config.ts reads, and no other", async () => {
+  const readme = await readRepoText("README.md");
+  const documented = new Set(
+    firstColumn(readme, "## Configuration").flatMap((cell) =>
+      [...cell.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!)
+    ),
+  );
+  const read = variablesConfigReads();
+  assert(read.has("PORT") && read.has("BREAKER_FAILURE_RATE_THRESHOLD"), [...read].join(","));
+  assertEquals([...read].filter((v) => !documented.has(v)), [], "missing from the README table");
+  assertEquals(
+    [...documented].filter((v) => !read.has(v)),
+    [],
+    "in the README table but not read by src/config.ts",
+  );
+});
+
+/** "METHOD /path" of every route the app serves, path parameters written `{name}`. */
+function servedRoutes(): Set<string> {
+  const routes = createApp(fakeApp().deps).routes
+    .filter((r) => r.method !== "ALL")
+    // The operator page's assets, named by GET / in the table.
+    .filter((r) => !r.path.startsWith("/page/"))
+    .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
+  return new Set(routes);
+}
+
+Deno.test("README: the API table lists every route the app serves, and no other", async () => {
+  const readme = await readRepoText("README.md");
+  const documented = new Set(
+    firstColumn(readme, "## API").flatMap((cell) =>
+      [...cell.matchAll(/`([A-Z]+ \/[^`?]*)(\?[^`]*)?`/g)].map((m) => m[1]!)
+    ),
+  );
+  const served = servedRoutes();
+  assert(served.has("POST /payments"), [...served].join(","));
+  assertEquals([...served].filter((r) => !documented.has(r)), [], "missing from the API table");
+  assertEquals([...documented].filter((r) => !served.has(r)), [], "in the API table, not served");
 });
