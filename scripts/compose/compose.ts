@@ -122,3 +122,56 @@ export async function publishedPort(
   if (!addr) throw new Error(`${svc} #${index} publishes no port ${port}`);
   return addr;
 }
+
+/** The services `up` starts when none are named: all but those under a profile. */
+export async function defaultServices(root: string): Promise<string[]> {
+  const { parse } = await import("@std/yaml");
+  const doc = parse(await Deno.readTextFile(`${root}/docker-compose.yml`)) as {
+    services: Record<string, { profiles?: string[]; image?: string; build?: unknown }>;
+  };
+  return Object.entries(doc.services).filter(([, s]) => !s.profiles?.length).map(([n]) => n);
+}
+
+/** The image of each service (null for a service built from the Dockerfile). */
+export async function serviceImages(root: string): Promise<Map<string, string | null>> {
+  const { parse } = await import("@std/yaml");
+  const doc = parse(await Deno.readTextFile(`${root}/docker-compose.yml`)) as {
+    services: Record<string, { image?: string; build?: unknown }>;
+  };
+  return new Map(
+    Object.entries(doc.services).map(([n, s]) => [n, s.build ? null : s.image ?? null]),
+  );
+}
+
+/** True when the image (tag) is in the local engine. */
+export async function imagePresent(image: string): Promise<boolean> {
+  return (await run("docker", ["image", "inspect", image])).code === 0;
+}
+
+/**
+ * Starts `services` (building the service image when needed) and waits for all to be ready;
+ * `scale` sets replica counts (`--scale svc=n`).
+ */
+export async function upAndWait(
+  cmd: ComposeCmd,
+  services: string[],
+  opts: { timeoutMs?: number; scale?: Record<string, number>; log?: (s: string) => void } = {},
+): Promise<void> {
+  const scale = Object.entries(opts.scale ?? {}).flatMap(([s, n]) => ["--scale", `${s}=${n}`]);
+  await dcOk(cmd, "up", "-d", "--build", ...scale, ...services);
+  await waitReady(cmd, services, opts.timeoutMs ?? 240_000, (p) => opts.log?.(`waiting: ${p}`));
+}
+
+/** `${VAR:-default}` / `${VAR}` in a compose value, resolved against `env` as compose does. */
+export function interpolate(value: string, env: Record<string, string | undefined>): string {
+  return value.replace(/\$\{(\w+)(?::?[-?]([^}]*))?\}/g, (_m, name: string, def?: string) => {
+    const v = env[name];
+    return v !== undefined && v !== "" ? v : def ?? "";
+  });
+}
+
+/** Random hex for generated secrets. */
+export function randomSecret(bytes = 16): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+}
