@@ -1,0 +1,118 @@
+/**
+ * `deno task test:compose [--junit FILE] [--keep]`: the compose stack, run for real.
+ *
+ * Makes the images available (present, pulled, or built here: scripts/compose/images.sh), starts
+ * postgres, kafka, payment-ingest, payment-consumer, prometheus and alertmanager under their own
+ * project name and host ports, waits for health, runs the cases in tests/compose/cases.ts, keeps
+ * every container's log under .cache/compose-test/ when anything failed, and removes the stack
+ * with its volumes (unless --keep). Works with docker compose v2 and docker-compose v1.
+ * The last line is `N passed, N failed`.
+ */
+import { parseArgs } from "@std/cli/parse-args";
+import { ROOT } from "../../scripts/lib/util.ts";
+import { dc, dockerEngine, findCompose, upAndWait } from "../../scripts/compose/compose.ts";
+import { alertDelivered, type Case, scaled, scenario, smoke, type Stack } from "./cases.ts";
+import { stackEnv } from "./stack_env.ts";
+import { startWebhook } from "./webhook.ts";
+import { junitXml, type TestResult } from "./junit.ts";
+
+/** The services the CI stack runs (Grafana, kafka-exporter and ngrok need a registry). */
+export const CI_SERVICES = [
+  "postgres",
+  "kafka",
+  "payment-ingest",
+  "payment-consumer",
+  "prometheus",
+  "alertmanager",
+];
+
+const CASES: Array<[string, Case]> = [
+  ["smoke checks against the published port", smoke],
+  ["breaker scenario, compose mode: Kafka stopped", scenario(false)],
+  ["breaker scenario, compose mode: Kafka paused (seed timings, trip within 20 s)", scenario(true)],
+  ["alert delivered: breaker forced open -> Prometheus -> Alertmanager -> webhook", alertDelivered],
+  ["scaled stack: 3 replicas, DNS discovery, one killed under load, nothing lost", scaled],
+];
+
+const args = parseArgs(Deno.args, {
+  string: ["junit"],
+  boolean: ["keep", "help"],
+  unknown: (a: string) => {
+    console.error(`test:compose: unknown option "${a}" (see --help)`);
+    Deno.exit(2);
+  },
+});
+if (args.help) {
+  console.log("usage: deno task test:compose [--junit FILE] [--keep]");
+  Deno.exit(0);
+}
+
+const work = `${ROOT}.cache/compose-test`;
+await Deno.remove(work, { recursive: true }).catch(() => {});
+await Deno.mkdir(work, { recursive: true });
+const results: TestResult[] = [];
+const t0 = Date.now();
+
+function record(name: string, started: number, error?: string, summary?: string) {
+  const seconds = (Date.now() - started) / 1000;
+  results.push({ name, seconds, error });
+  const tag = error ? "FAILED" : "ok";
+  console.log(`\n[${tag}] ${name} (${seconds.toFixed(1)} s)${summary ? `: ${summary}` : ""}`);
+  if (error) console.log(`  ${error}`);
+}
+
+async function saveLogs(cmd: string[]): Promise<void> {
+  const all = await dc(cmd, "logs", "--no-color", "--timestamps");
+  await Deno.writeTextFile(`${work}/compose.log`, all.out);
+  for (const svc of CI_SERVICES) {
+    const r = await dc(cmd, "logs", "--no-color", "--timestamps", "--tail", "300", svc);
+    await Deno.writeTextFile(`${work}/${svc}.log`, r.out);
+  }
+  console.log(`\ncontainer logs kept in ${work}/ (compose.log and one file per service)`);
+  const tail = await dc(cmd, "logs", "--no-color", "--tail", "25", "payment-ingest", "kafka");
+  console.log(tail.out);
+}
+
+const cmd = await findCompose();
+if (!cmd || !await dockerEngine()) {
+  record("compose prerequisites", t0, cmd ? "no Docker engine answers" : "no docker compose");
+} else {
+  console.log(`compose command: ${cmd.join(" ")}`);
+  const { env, hook: where } = await stackEnv(work);
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  const hook = startWebhook(where.hostname, where.port);
+  const stack: Stack = { cmd, env, hook };
+  let up = Date.now();
+  try {
+    const images = await new Deno.Command("bash", { args: [`${ROOT}scripts/compose/images.sh`] })
+      .spawn().status;
+    if (!images.success) throw new Error("scripts/compose/images.sh failed");
+    record("images available (present, pulled or built here)", up);
+    up = Date.now();
+    await upAndWait(cmd, CI_SERVICES, { log: (s) => console.log(`  ${s}`) });
+    record(`stack up and healthy: ${CI_SERVICES.join(", ")}`, up);
+    for (const [name, fn] of CASES) {
+      const started = Date.now();
+      try {
+        record(name, started, undefined, await fn(stack));
+      } catch (e) {
+        record(name, started, (e as Error).message);
+      }
+    }
+  } catch (e) {
+    record("stack up and healthy", up, (e as Error).message);
+  } finally {
+    if (results.some((r) => r.error)) await saveLogs(cmd).catch(() => {});
+    await hook.close();
+    if (!args.keep) {
+      const down = await dc(cmd, "down", "-v", "--remove-orphans");
+      if (down.code !== 0) console.log(`compose down failed:\n${down.out}`);
+    }
+  }
+}
+
+if (args.junit) await Deno.writeTextFile(args.junit, junitXml("compose", results));
+const failed = results.filter((r) => r.error).length;
+console.log(`\ncompose tests took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+console.log(`${results.length - failed} passed, ${failed} failed`);
+Deno.exit(failed ? 1 : 0);
