@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch } from "@std/assert";
-import { junitXml } from "./junit.ts";
+import { junitXml } from "../compose/junit.ts";
 
 Deno.test("junitXml counts failures and escapes names and messages", () => {
   const xml = junitXml("compose", [
