@@ -60,7 +60,7 @@ export function scenario(slow: boolean): Case {
     const step5 = out.split("\n").find((l) => l.includes("step 5/9")) ?? "";
     const observed = step5.match(/observed: ([^|]*)/)?.[1]?.trim() ?? "";
     if (code !== 0) throw new Error(`scenario exited ${code}; step 5: ${observed}`);
-    return `step 5: ${observed.split(";")[0]}`;
+    return `step 5: ${observed.split(" (")[0]}`;
   };
 }
 
@@ -83,7 +83,10 @@ export const alertDelivered: Case = async (s) => {
   await set("FORCED_OPEN");
   try {
     const alert = await s.hook.waitFor(
-      (a) => a.labels.alertname === TEST_ALERT.name && a.status === "firing",
+      // The scenario's own OPEN periods fire the same alert with state "open".
+      (a) =>
+        a.labels.alertname === TEST_ALERT.name && a.labels.state === "forced_open" &&
+        a.status === "firing" && a.receivedAt >= t0,
       150_000,
     );
     if (!alert) {

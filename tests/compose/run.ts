@@ -89,6 +89,8 @@ if (!cmd || !await dockerEngine()) {
     if (!images.success) throw new Error("scripts/compose/images.sh failed");
     record("images available (present, pulled or built here)", up);
     up = Date.now();
+    // A clean slate: volumes of an interrupted run hold other secrets (Postgres' password).
+    await dc(cmd, "down", "-v", "--remove-orphans");
     await upAndWait(cmd, CI_SERVICES, { log: (s) => console.log(`  ${s}`) });
     record(`stack up and healthy: ${CI_SERVICES.join(", ")}`, up);
     for (const [name, fn] of CASES) {
