@@ -16,10 +16,11 @@ ENV DENO_NO_UPDATE_CHECK=1 \
 COPY --chown=deno:deno deno.json deno.lock ./
 RUN deno install --frozen
 
-# Then the code; caching the entry point type-checks nothing but downloads and compiles
-# every module main.ts reaches, so the container never fetches at start-up.
+# Then the code; caching the entry points type-checks nothing but downloads and compiles
+# every module they reach, so the container never fetches at start-up. The same image runs the
+# reference consumer (payment-consumer) with the command `deno task consumer`, PORT=8081.
 COPY --chown=deno:deno src/ ./src/
-RUN deno cache --frozen src/main.ts
+RUN deno cache --frozen src/main.ts src/consumer/main.ts
 
 EXPOSE 8080
 

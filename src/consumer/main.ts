@@ -161,10 +161,11 @@ if (import.meta.main) {
       shutdown("crash");
     },
   });
+  const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${running.port}`;
   logger.info(
-    `payment-consumer on :${running.port} | group ${config.kafka.groupId} on ${config.kafka.topic} at ${
+    `payment-consumer on ${base} | group ${config.kafka.groupId} on ${config.kafka.topic} at ${
       config.kafka.brokers.join(",")
-    } | metrics /metrics , health /health/live /health/ready`,
+    } | metrics ${base}/metrics , health ${base}/health/ready`,
     { port: running.port, dedupeWindow: config.dedupeWindow },
   );
   Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
