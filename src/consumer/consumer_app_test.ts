@@ -55,6 +55,11 @@ Deno.test("consumer app: /metrics serves every consumer family in the Prometheus
   for (const name of Object.values(CONSUMER_METRIC_NAMES)) {
     assertStringIncludes(text, `# TYPE ${name} `);
   }
+  // Partitions known from the lag refresh start their counters at 0.
+  assertStringIncludes(
+    text,
+    'payment_consumer_duplicates_dropped_total{topic="payment-events",partition="0",group="g"} 0',
+  );
   for (
     const line of [
       'payment_consumer_lag{topic="payment-events",partition="1",group="g"} 7',

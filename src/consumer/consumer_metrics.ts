@@ -24,7 +24,10 @@ export interface ConsumerMetrics {
   duplicate(partition: number): void;
   /** Stamps the moment a record was processed (epoch ms). */
   processed(atMs: number): void;
-  /** Replaces the lag series with `lags` (partitions no longer in the topic disappear). */
+  /**
+   * Replaces the lag series with `lags` (partitions no longer in the topic disappear) and starts
+   * the per-partition counters of new partitions at 0.
+   */
   setLag(lags: readonly PartitionLag[]): void;
   /** Counts a failed lag refresh (the lag series keep their last values). */
   lagRefreshFailed(): void;
@@ -98,7 +101,14 @@ export function createConsumerMetrics(opts: ConsumerMetricsOptions): ConsumerMet
     processed: (atMs) => lastProcessed.set({ topic, group }, atMs / 1000),
     setLag(lags) {
       lag.reset();
-      for (const p of lags) lag.set(labels(p.partition), p.lag);
+      for (const p of lags) {
+        const l = labels(p.partition);
+        lag.set(l, p.lag);
+        // Every partition gets its counters at 0, so rate() reads 0 instead of "no data" for a
+        // partition this member never read or never saw a duplicate in.
+        messages.inc(l, 0);
+        duplicates.inc(l, 0);
+      }
     },
     lagRefreshFailed: () => refreshErrors.inc({ topic, group }),
     render: () => registry.metrics(),

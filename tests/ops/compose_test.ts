@@ -196,14 +196,24 @@ Deno.test("compose: Kafka listeners serve the compose network and the host", asy
   );
 });
 
+/**
+ * Services Prometheus discovers that docker-compose.yml does not define yet: the reference
+ * consumer's compose service is added by the compose file's owner. Drop a name once it is there.
+ */
+const AWAITING_COMPOSE = new Set(["payment-consumer"]);
+
 Deno.test("compose: Prometheus targets and the Grafana datasource are compose services", async () => {
   const { compose } = await loadCompose();
   const prom = await readRepoYaml<{
     alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
-    scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    scrape_configs: Array<{
+      job_name: string;
+      static_configs?: Array<{ targets: string[] }>;
+      dns_sd_configs?: Array<{ names: string[] }>;
+    }>;
   }>(FILES.prometheusConfig);
   const targets = [
-    ...prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets)),
+    ...prom.scrape_configs.flatMap((s) => (s.static_configs ?? []).flatMap((c) => c.targets)),
     ...prom.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets)),
   ];
   for (const t of targets) {
@@ -211,6 +221,16 @@ Deno.test("compose: Prometheus targets and the Grafana datasource are compose se
     assert(
       host === "localhost" || compose.services[host],
       `prometheus target ${t}: no such service`,
+    );
+  }
+  const discovered = prom.scrape_configs.flatMap((s) =>
+    (s.dns_sd_configs ?? []).flatMap((c) => c.names)
+  );
+  assert(discovered.includes("payment-ingest"), `DNS-discovered: ${discovered}`);
+  for (const name of discovered) {
+    assert(
+      compose.services[name] || AWAITING_COMPOSE.has(name),
+      `prometheus discovers ${name} by DNS: no such compose service`,
     );
   }
   const ds = await readRepoYaml<{ datasources: Array<{ url: string }> }>(FILES.grafanaDatasources);
