@@ -11,15 +11,16 @@ Deno.test("dedupe window: the first sighting is new, every later copy is a dupli
   assertEquals(w.size, 2);
 });
 
-Deno.test("dedupe window: holds at most its capacity; the least recently seen id is forgotten", () => {
+Deno.test("dedupe window: holds at most its capacity; the oldest first sighting is forgotten", () => {
   const w = createDedupeWindow(3);
   for (const id of ["a", "b", "c"]) assertEquals(w.seen(id), false);
-  assertEquals(w.seen("a"), true, "a refreshed: b is now the oldest");
-  assertEquals(w.seen("d"), false, "evicts b");
+  assertEquals(w.seen("a"), true, "a copy does not move its id");
+  assertEquals(w.seen("d"), false, "evicts a, the oldest");
   assertEquals(w.size, 3);
-  assertEquals(w.seen("b"), false, "a copy older than the window passes as new (evicts c)");
-  assertEquals(w.seen("a"), true);
+  assertEquals(w.seen("a"), false, "a copy older than the window passes as new (evicts b)");
+  assertEquals(w.seen("c"), true);
   assertEquals(w.seen("d"), true);
+  assertEquals(w.seen("b"), false, "evicts c");
   assertEquals(w.seen("c"), false);
   assertEquals(w.size, 3);
 });
@@ -43,13 +44,19 @@ Deno.test("dedupe window: a long stream stays bounded and still catches copies i
   assertEquals(duplicates, (50_000 - 500) / 2);
 });
 
-Deno.test("dedupe window: a forgotten id is new again", () => {
-  const w = createDedupeWindow(5);
-  w.seen("a");
+Deno.test("dedupe window: a forgotten id is new again and keeps its full time in the window", () => {
+  const w = createDedupeWindow(3);
+  w.seen("a"); // slot 0
   w.forget("a");
   w.forget("never-seen");
   assertEquals(w.size, 0);
-  assertEquals(w.seen("a"), false);
+  w.seen("b"); // slot 1
+  assertEquals(w.seen("a"), false, "new again (slot 2)");
+  // Slot 0, where "a" was first, is reused now: that must not drop "a"'s new entry early.
+  assertEquals(w.seen("c"), false);
+  assertEquals(w.seen("a"), true);
+  assertEquals(w.seen("b"), true);
+  assertEquals(w.size, 3);
 });
 
 Deno.test("dedupe window: capacity 1 and the default; a bad capacity is a RangeError", () => {
