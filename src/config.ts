@@ -60,6 +60,7 @@ export interface Config {
   breaker: BreakerConfig;
 }
 
+/** Lives in env_reader.ts (the consumer's config throws it too); callers import it from here. */
 export { ConfigError };
 
 /** Parses and validates the environment; throws ConfigError listing every bad variable. */
