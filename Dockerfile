@@ -15,13 +15,14 @@ ENV DENO_NO_UPDATE_CHECK=1 \
 # The test-only imports (docker/production_deps.ts) leave deno.json, Deno prunes deno.lock to
 # what the entry points reach, and `verify` fails the build unless everything left is pinned as
 # in the repository's deno.lock. Only those packages are downloaded, and every module is
-# compiled, so the container never fetches at start-up.
+# compiled, so the container never fetches at start-up. The same image runs the reference
+# consumer (payment-consumer in docker-compose.yml, src/consumer/main.ts, PORT=8081).
 COPY --chown=deno:deno deno.json deno.lock ./
 COPY --chown=deno:deno docker/production_deps.ts ./docker/
 RUN cp deno.lock /tmp/deno.lock.full \
  && deno run --no-config --no-lock --allow-read=. --allow-write=deno.json docker/production_deps.ts prune
 COPY --chown=deno:deno src/ ./src/
-RUN deno cache src/main.ts \
+RUN deno cache src/main.ts src/consumer/main.ts \
  && deno run --no-config --no-lock --allow-read docker/production_deps.ts verify /tmp/deno.lock.full
 
 EXPOSE 8080

@@ -9,7 +9,9 @@ import {
   validateBreakerConfig,
 } from "./breaker/config.ts";
 import { DEFAULT_BODY_READ_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT_PAYMENTS } from "./http/app.ts";
-import type { LogLevel } from "./log.ts";
+import { ConfigError, type Env, EnvReader } from "./env_reader.ts";
+import { DEFAULT_KAFKA_BROKERS, DEFAULT_KAFKA_TOPIC } from "./kafka/kafka_defaults.ts";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
 import {
   DEFAULT_COMMIT_BATCH_MAX,
   DEFAULT_COMMIT_CONCURRENCY,
@@ -58,36 +60,19 @@ export interface Config {
   breaker: BreakerConfig;
 }
 
-/** Thrown when the environment holds invalid settings; `problems` names each bad variable. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
-    this.name = "ConfigError";
-  }
-}
-
-type Env = Record<string, string | undefined>;
+/** Lives in env_reader.ts (the consumer's config throws it too); callers import it from here. */
+export { ConfigError };
 
 /** Parses and validates the environment; throws ConfigError listing every bad variable. */
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
-  const read = new Reader(env, problems);
+  const read = new EnvReader(env, problems);
 
-  const brokers = read.str("KAFKA_BROKERS", "127.0.0.1:9092").split(",").map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  for (const b of brokers) {
-    if (!/^[A-Za-z0-9.\-_]+:\d{1,5}$/.test(b)) {
-      problems.push(`KAFKA_BROKERS must be a comma-separated list of host:port, got "${b}"`);
-    }
-  }
-  if (brokers.length === 0) problems.push(`KAFKA_BROKERS must name at least one broker`);
+  const brokers = read.brokerList("KAFKA_BROKERS", DEFAULT_KAFKA_BROKERS);
 
   const breaker = readBreaker(env, problems);
 
-  const logLevel = read.str("LOG_LEVEL", "info").toLowerCase();
-  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
-    problems.push(`LOG_LEVEL must be one of debug, info, warn, error, got "${logLevel}"`);
-  }
+  const logLevel = read.oneOf("LOG_LEVEL", "info", LOG_LEVELS);
   const schema = read.str("DATABASE_SCHEMA", "public");
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     problems.push(`DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
@@ -112,7 +97,7 @@ export function loadConfig(env: Env): Config {
     databasePoolSize: read.int("DATABASE_POOL_SIZE", 10, { min: 1, max: 200 }),
     kafka: {
       brokers,
-      topic: read.str("KAFKA_TOPIC", "payment-events"),
+      topic: read.str("KAFKA_TOPIC", DEFAULT_KAFKA_TOPIC),
       clientId: read.str("KAFKA_CLIENT_ID", "payment-ingest"),
       requestTimeoutMs: read.int("KAFKA_REQUEST_TIMEOUT_MS", 10_000, { min: 100 }),
       deliveryTimeoutMs,
@@ -120,7 +105,7 @@ export function loadConfig(env: Env): Config {
       topicPartitions: read.int("KAFKA_TOPIC_PARTITIONS", 3, { min: 1, max: 1000 }),
     },
     adminToken: adminToken === "" ? null : adminToken,
-    logLevel: logLevel as LogLevel,
+    logLevel,
     relay: {
       batchSize: read.int("RELAY_BATCH_SIZE", DEFAULT_RELAY_BATCH_SIZE, { min: 1, max: 10_000 }),
       pollIntervalMs: read.int("RELAY_POLL_INTERVAL_MS", DEFAULT_RELAY_POLL_INTERVAL_MS, {
@@ -198,50 +183,6 @@ function readBreaker(env: Env, problems: string[]): BreakerConfig {
       .find((f) => message.includes(f.key.split(".").at(-1)!));
     problems.push(field ? `${field.env}: ${message}` : message);
     return DEFAULT_BREAKER_CONFIG;
-  }
-}
-
-class Reader {
-  constructor(private env: Env, private problems: string[]) {}
-
-  str(name: string, fallback: string): string {
-    const v = this.env[name];
-    return v === undefined || v.trim() === "" ? fallback : v.trim();
-  }
-
-  num(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
-    const v = this.env[name];
-    if (v === undefined || v.trim() === "") return fallback;
-    const n = Number(v.trim());
-    if (!Number.isFinite(n)) {
-      this.problems.push(`${name} must be a number, got "${v}"`);
-      return fallback;
-    }
-    if ((range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
-      this.problems.push(
-        `${name} must be in [${range.min ?? "-inf"}, ${range.max ?? "inf"}], got ${v.trim()}`,
-      );
-      return fallback;
-    }
-    return n;
-  }
-
-  int(name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
-    const n = this.num(name, fallback, range);
-    if (!Number.isInteger(n)) {
-      this.problems.push(`${name} must be an integer, got "${this.env[name]}"`);
-      return fallback;
-    }
-    return n;
-  }
-
-  bool(name: string, fallback: boolean): boolean {
-    const v = this.env[name]?.trim().toLowerCase();
-    if (v === undefined || v === "") return fallback;
-    if (["1", "true", "yes", "on"].includes(v)) return true;
-    if (["0", "false", "no", "off"].includes(v)) return false;
-    this.problems.push(`${name} must be true or false, got "${this.env[name]}"`);
-    return fallback;
   }
 }
 

@@ -1,6 +1,9 @@
 /** Structured JSON-lines logging to stdout/stderr; the only logging path of the service. */
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
+/** The log levels, least severe first. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** One of LOG_LEVELS. */
+export type LogLevel = typeof LOG_LEVELS[number];
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** A logger that writes one JSON object per line. */

@@ -1,7 +1,8 @@
 /**
  * The one helper that starts the service as a process (`deno run --config <root>/deno.json
- * <flags> <root>/src/main.ts`), for scripts and tests alike: a clean environment, its output
- * captured line by line (the start line is parsed for the port), and a stop that escalates.
+ * <flags> <root>/src/main.ts`), or the reference consumer (`src/consumer/main.ts`), for scripts
+ * and tests alike: a clean environment, its output captured line by line (the start line is
+ * parsed for the port), and a stop that escalates.
  */
 import { ROOT, sleep } from "./util.ts";
 
@@ -42,6 +43,8 @@ export interface SpawnOptions {
   name: string;
   /** The service's environment over PATH, HOME and Deno's cache variables; nothing else leaks in. */
   env: Record<string, string>;
+  /** The program, relative to the repository root; default the service, `src/main.ts`. */
+  script?: "src/main.ts" | "src/consumer/main.ts";
   /** Deno flags before the script; default `-A`. */
   denoFlags?: string[];
   /** Working directory; default the repository root. */
@@ -67,7 +70,7 @@ export class ServiceStartError extends Error {
   }
 }
 
-const START_LINE = /payment-ingest on http:\/\/([0-9.]+):(\d+)/;
+const START_LINE = /payment-(?:ingest|consumer) on http:\/\/([0-9.]+):(\d+)/;
 
 /** Environment a child needs from ours to find Deno's caches; nothing else leaks in. */
 function baseEnv(): Record<string, string> {
@@ -88,7 +91,7 @@ export async function spawnService(opts: SpawnOptions): Promise<ServiceProc> {
       "--config",
       `${ROOT}deno.json`,
       ...(opts.denoFlags ?? ["-A"]),
-      `${ROOT}src/main.ts`,
+      `${ROOT}${opts.script ?? "src/main.ts"}`,
     ],
     cwd: opts.cwd ?? ROOT,
     clearEnv: true,

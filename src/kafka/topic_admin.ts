@@ -1,6 +1,7 @@
 /**
- * Small admin calls the scripts need (the breaker scenario's own topic, the broker probe), kept
- * here so that kafkajs is imported under src/kafka/ only.
+ * Small admin calls the scripts and tests need (the breaker scenario's own topic, the broker
+ * probe, removing a test's consumer group), kept here so that kafkajs is imported under
+ * src/kafka/ only.
  */
 import { type Admin, Kafka, logLevel } from "kafkajs";
 
@@ -60,6 +61,17 @@ export function deleteTopic(
 ): Promise<void> {
   return withAdmin(brokers, opts, async (admin) => {
     if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic] });
+  });
+}
+
+/** Deletes consumer groups (tests clean up after themselves); unknown groups are ignored. */
+export function deleteGroups(
+  brokers: string[],
+  groupIds: string[],
+  opts: TopicAdminOptions = {},
+): Promise<void> {
+  return withAdmin(brokers, opts, async (admin) => {
+    await admin.deleteGroups(groupIds).catch(() => {});
   });
 }
 

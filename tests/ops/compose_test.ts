@@ -243,10 +243,14 @@ Deno.test("compose: Prometheus targets and the Grafana datasource are compose se
   const { compose } = await loadCompose();
   const prom = await readRepoYaml<{
     alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
-    scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    scrape_configs: Array<{
+      job_name: string;
+      static_configs?: Array<{ targets: string[] }>;
+      dns_sd_configs?: Array<{ names: string[] }>;
+    }>;
   }>(FILES.prometheusConfig);
   const targets = [
-    ...prom.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets)),
+    ...prom.scrape_configs.flatMap((s) => (s.static_configs ?? []).flatMap((c) => c.targets)),
     ...prom.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets)),
   ];
   for (const t of targets) {
@@ -254,6 +258,16 @@ Deno.test("compose: Prometheus targets and the Grafana datasource are compose se
     assert(
       host === "localhost" || compose.services[host],
       `prometheus target ${t}: no such service`,
+    );
+  }
+  const discovered = prom.scrape_configs.flatMap((s) =>
+    (s.dns_sd_configs ?? []).flatMap((c) => c.names)
+  );
+  assert(discovered.includes("payment-ingest"), `DNS-discovered: ${discovered}`);
+  for (const name of discovered) {
+    assert(
+      compose.services[name],
+      `prometheus discovers ${name} by DNS: no such compose service`,
     );
   }
   const ds = await readRepoYaml<{ datasources: Array<{ url: string }> }>(FILES.grafanaDatasources);

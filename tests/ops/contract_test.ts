@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { BREAKER_CONFIG_FIELDS, DEFAULT_BREAKER_CONFIG } from "../../src/breaker/config.ts";
+import { CONSUMER_METRIC_NAMES } from "../../src/consumer/consumer_metrics.ts";
 import { loadCompose, loadEnvExample, serviceEnv } from "./compose_model.ts";
 import { knownSampleNames, METRICS } from "./metric_contract.ts";
 import { FILES, readRepoText } from "./paths.ts";
@@ -34,6 +35,15 @@ Deno.test("src/metrics/metrics.ts declares every metric family the contract expe
     m.source === "payment-ingest" && !m.name.startsWith("process_") && !declared.has(m.name)
   ).map((m) => m.name);
   assertEquals(missing, [], "rename in tests/ops/metric_contract.ts if the service renamed them");
+});
+
+Deno.test("the reference consumer declares exactly the payment-consumer families of the contract", () => {
+  const contract = METRICS.filter((m) => m.source === "payment-consumer").map((m) => m.name);
+  assertEquals(
+    [...contract].sort(),
+    Object.values(CONSUMER_METRIC_NAMES).sort(),
+    "rename in tests/ops/metric_contract.ts if src/consumer/consumer_metrics.ts renamed them",
+  );
 });
 
 /**

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { BREAKER_STATES } from "./metric_contract.ts";
+import { BREAKER_STATES, METRICS } from "./metric_contract.ts";
 import { FILES, readRepoText, repoPath } from "./paths.ts";
 import { allPanels, metricNamesFromPromQL } from "./promql_names.ts";
 import { readRepoYaml } from "./yaml.ts";
@@ -156,7 +156,10 @@ Deno.test("payment-overview: the operator panels are there", async () => {
       "http_requests_total",
       "http_request_duration_seconds_bucket",
       "kafka_publish_duration_seconds_bucket",
-      "kafka_consumergroup_lag",
+      "payment_consumer_lag",
+      "payment_consumer_messages_total",
+      "payment_consumer_duplicates_dropped_total",
+      "payment_consumer_last_processed_timestamp_seconds",
     ]
   ) {
     assert(uses(metric).length > 0, `no panel queries ${metric}`);
@@ -189,6 +192,46 @@ Deno.test("payment-overview: a breaker variable fed from resilience4j_circuitbre
     JSON.stringify(d.panels).includes('name=\\"$breaker\\"'),
     "panels must filter on the breaker variable",
   );
+});
+
+Deno.test("payment-overview: the consumer lag panel counts each partition once across replicas", async () => {
+  const d = await loadDashboard();
+  const lag = (allPanels(d.panels) as Panel[]).flatMap((p) => p.targets ?? [])
+    .map((t) => t.expr ?? "").filter((e) =>
+      metricNamesFromPromQL(e).includes("payment_consumer_lag")
+    );
+  assert(lag.length > 0, "no panel queries payment_consumer_lag");
+  for (const expr of lag) {
+    assert(
+      /max by \(group, topic, partition\) \(payment_consumer_lag/.test(expr),
+      `every consumer replica reports every partition: take the max per partition first: ${expr}`,
+    );
+  }
+});
+
+Deno.test("payment-overview: an instance variable lists every payment-ingest replica; service panels filter by it", async () => {
+  const d = await loadDashboard();
+  const v = d.templating.list.find((x) => x.name === "instance") as
+    | { query?: unknown; multi?: boolean; includeAll?: boolean; allValue?: string }
+    | undefined;
+  if (!v) throw new Error("no instance variable");
+  assert(
+    JSON.stringify(v.query).includes('label_values(up{job=\\"payment-ingest\\"}, instance)'),
+    JSON.stringify(v.query),
+  );
+  assertEquals([v.multi, v.includeAll, v.allValue], [true, true, ".*"]);
+  const service = new Set(
+    METRICS.filter((m) => m.source === "payment-ingest").flatMap((m) =>
+      m.type === "histogram" ? [`${m.name}_bucket`, `${m.name}_count`, `${m.name}_sum`] : [m.name]
+    ),
+  );
+  const unfiltered = (allPanels(d.panels) as Panel[]).flatMap((p) =>
+    (p.targets ?? []).filter((t) =>
+      metricNamesFromPromQL(t.expr ?? "").some((n) => service.has(n)) &&
+      !(t.expr ?? "").includes('instance=~"$instance"')
+    ).map((t) => `panel ${p.id} "${p.title}": ${t.expr}`)
+  );
+  assertEquals(unfiltered, []);
 });
 
 Deno.test("payment-overview: panels fit the 24-column grid and do not overlap", async () => {

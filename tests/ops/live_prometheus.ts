@@ -3,7 +3,7 @@
  * really serves, which names shipped PromQL uses that it does not serve, and a throw-away
  * Prometheus server (the `prometheus` binary) scraping a running service.
  */
-import { METRICS } from "./metric_contract.ts";
+import { METRICS, OWN_SOURCES } from "./metric_contract.ts";
 import { FILES, repoPath } from "./paths.ts";
 import { metricNamesFromPromQL, type ShippedExpression } from "./promql_names.ts";
 import { readRepoYaml } from "./yaml.ts";
@@ -32,12 +32,12 @@ export function parseExposition(text: string): Exposition {
   return { samples, declared };
 }
 
-/** Jobs of the compose stack that are not the service; their series never come from /metrics. */
+/** Jobs of the compose stack that are not our programs; their series never come from our /metrics. */
 const EXTERNAL_JOBS = ["kafka-exporter", "alertmanager", "prometheus"];
 
 /** Names (or prefixes, ending in `*`) other exporters or Prometheus itself produce. */
 const EXTERNAL_NAMES = [
-  ...METRICS.filter((m) => m.source !== "payment-ingest").map((m) => m.name),
+  ...METRICS.filter((m) => !OWN_SOURCES.includes(m.source)).map((m) => m.name),
   "kafka_consumergroup_lag*",
   "up",
   "ALERTS",
@@ -171,17 +171,43 @@ interface PrometheusConfig {
   scrape_configs?: ScrapeConfig[];
 }
 
+/** Where the live test's programs listen (host:port). */
+export interface LiveTargets {
+  /** The service: the repository's payment-ingest job. */
+  service: string;
+  /** The reference consumer: the payment-consumer job (left out when not given). */
+  consumer?: string;
+}
+
 /**
- * The repository's Prometheus config reduced to the service's job, pointed at `target` and
- * scraped every `intervalSeconds`, with the repository's rule files (absolute paths) and no
- * Alertmanager. JSON is YAML, so the result is written as is.
+ * The repository's Prometheus config reduced to our programs' jobs (payment-ingest and, with a
+ * consumer target, payment-consumer), each pointed at its test target instead of its DNS
+ * discovery and scraped every `intervalSeconds`, with the repository's rule files (absolute
+ * paths) and no Alertmanager. JSON is YAML, so the result is written as is.
  */
-export async function liveConfig(target: string, intervalSeconds = 1): Promise<string> {
+export async function liveConfig(
+  targets: LiveTargets,
+  intervalSeconds = 1,
+): Promise<string> {
   const real = await readRepoYaml<PrometheusConfig>(FILES.prometheusConfig);
   const configDir = repoPath(FILES.prometheusConfig).replace(/\/[^/]*$/, "");
-  const job = real.scrape_configs?.find((j) => j.job_name === "payment-ingest");
-  if (!job) throw new Error(`${FILES.prometheusConfig} has no payment-ingest scrape job`);
   const interval = `${intervalSeconds}s`;
+  const jobs: Array<[string, string | undefined]> = [
+    ["payment-ingest", targets.service],
+    ["payment-consumer", targets.consumer],
+  ];
+  const scrapeConfigs = jobs.filter(([, target]) => target !== undefined).map(([name, target]) => {
+    const job = real.scrape_configs?.find((j) => j.job_name === name);
+    if (!job) throw new Error(`${FILES.prometheusConfig} has no ${name} scrape job`);
+    // The compose stack finds replicas by DNS; here the one target is given.
+    const { dns_sd_configs: _dns, static_configs: statics, ...rest } = job;
+    return {
+      ...rest,
+      scrape_interval: interval,
+      scrape_timeout: interval,
+      static_configs: [{ targets: [target!], labels: statics?.[0]?.labels ?? {} }],
+    };
+  });
   return JSON.stringify(
     {
       global: {
@@ -190,16 +216,19 @@ export async function liveConfig(target: string, intervalSeconds = 1): Promise<s
         evaluation_interval: interval,
       },
       rule_files: (real.rule_files ?? []).map((f) => f.startsWith("/") ? f : `${configDir}/${f}`),
-      scrape_configs: [{
-        ...job,
-        scrape_interval: interval,
-        scrape_timeout: interval,
-        static_configs: [{ targets: [target], labels: job.static_configs?.[0]?.labels ?? {} }],
-      }],
+      scrape_configs: scrapeConfigs,
     },
     null,
     2,
   );
+}
+
+/** One exposition holding what every given exposition declares and serves. */
+export function mergeExpositions(...parts: Exposition[]): Exposition {
+  return {
+    samples: new Set(parts.flatMap((p) => [...p.samples])),
+    declared: new Map(parts.flatMap((p) => [...p.declared])),
+  };
 }
 
 /** A Prometheus server started by a test. */

@@ -16,14 +16,20 @@ import {
   postPayment,
   REAL_IO,
   startTestService,
+  uniqueName,
   waitFor,
 } from "../integration/helpers.ts";
+import { loadConsumerConfig } from "../../src/consumer/config.ts";
+import { type RunningConsumer, startConsumer } from "../../src/consumer/main.ts";
+import { deleteGroups } from "../../src/kafka/topic_admin.ts";
+import { silentLogger } from "../../src/log.ts";
 import {
   type Exposition,
   formatMissing,
   isExternalMetric,
   liveConfig,
   type LivePrometheus,
+  mergeExpositions,
   missingMetrics,
   parseExposition,
   promApi,
@@ -33,7 +39,7 @@ import {
   startPrometheus,
   vector,
 } from "./live_prometheus.ts";
-import { METRICS, PUBLISH_BREAKER, sampleNames } from "./metric_contract.ts";
+import { METRICS, OWN_SOURCES, PUBLISH_BREAKER, sampleNames } from "./metric_contract.ts";
 import { FILES, repoPath } from "./paths.ts";
 import {
   collectExpressions,
@@ -52,10 +58,10 @@ function must<T>(value: T | null | undefined | false, message: string): T {
 
 // --- the checker, without I/O ---------------------------------------------------------------
 
-/** A prom-client style exposition of every family the contract says the service exports. */
+/** A prom-client style exposition of every family the contract says our programs export. */
 function contractExposition(): string {
   const lines: string[] = [];
-  for (const m of METRICS.filter((m) => m.source === "payment-ingest")) {
+  for (const m of METRICS.filter((m) => OWN_SOURCES.includes(m.source))) {
     lines.push(`# HELP ${m.name} fixture`, `# TYPE ${m.name} ${m.type}`);
     const samples = m.type === "histogram" ? sampleNames(m).slice(1) : [m.name];
     for (const s of samples) lines.push(`${s}{name="${PUBLISH_BREAKER}"} 1`);
@@ -161,22 +167,42 @@ Deno.test("isExternalMetric: other exporters, Prometheus itself and other jobs a
   assert(!isExternalMetric("outbox_pending_events", "max(outbox_pending_events)"));
 });
 
-Deno.test("liveConfig keeps the repository's payment-ingest job and rules, aimed at the test target", async () => {
-  const config = JSON.parse(await liveConfig("127.0.0.1:12345")) as {
+Deno.test("liveConfig keeps the repository's payment-ingest and payment-consumer jobs and rules, aimed at the test targets", async () => {
+  const config = JSON.parse(
+    await liveConfig({ service: "127.0.0.1:12345", consumer: "127.0.0.1:12346" }),
+  ) as {
     global: Record<string, string>;
     rule_files: string[];
     scrape_configs: Array<
-      { job_name: string; metrics_path?: string; static_configs: Array<{ targets: string[] }> }
+      {
+        job_name: string;
+        metrics_path?: string;
+        static_configs: Array<{ targets: string[] }>;
+        dns_sd_configs?: unknown;
+        relabel_configs?: Array<{ target_label?: string; replacement?: string }>;
+      }
     >;
     alerting?: unknown;
   };
   assertEquals(config.global.scrape_interval, "1s");
   assertEquals(config.global.evaluation_interval, "1s");
   assertEquals(config.rule_files, [repoPath(FILES.alertRules)]);
-  assertEquals(config.scrape_configs.map((j) => j.job_name), ["payment-ingest"]);
-  assertEquals(config.scrape_configs[0]!.metrics_path, "/metrics");
-  assertEquals(config.scrape_configs[0]!.static_configs[0]!.targets, ["127.0.0.1:12345"]);
+  assertEquals(config.scrape_configs.map((j) => j.job_name), [
+    "payment-ingest",
+    "payment-consumer",
+  ]);
+  for (const [i, target] of ["127.0.0.1:12345", "127.0.0.1:12346"].entries()) {
+    const job = config.scrape_configs[i]!;
+    assertEquals(job.metrics_path, "/metrics");
+    assertEquals(job.static_configs[0]!.targets, [target]);
+    assertEquals(job.dns_sd_configs, undefined, "no DNS discovery outside compose");
+    assertEquals(job.relabel_configs?.[0]?.replacement, job.job_name, "the service label stays");
+  }
   assertEquals(config.alerting, undefined);
+  const serviceOnly = JSON.parse(await liveConfig({ service: "127.0.0.1:1" })) as {
+    scrape_configs: Array<{ job_name: string }>;
+  };
+  assertEquals(serviceOnly.scrape_configs.map((j) => j.job_name), ["payment-ingest"]);
 });
 
 // --- live: service + Prometheus ------------------------------------------------------------
@@ -228,6 +254,8 @@ Deno.test({
   async fn(t) {
     if (LIVE_MISSING.length > 0) throw new Error(`missing ${LIVE_MISSING.join("; ")}`);
     const svc = await startTestService();
+    const group = uniqueName("live");
+    let consumer: RunningConsumer | undefined;
     let prom: LivePrometheus | undefined;
     try {
       const setState = async (state: string) => {
@@ -254,8 +282,33 @@ Deno.test({
       );
       assert(drained, "the payment was not published within 30 s");
 
+      // The reference consumer reads that payment: lag, records and last-processed series.
+      consumer = await startConsumer(
+        loadConsumerConfig({
+          PORT: "0",
+          HOST: "127.0.0.1",
+          KAFKA_BROKERS,
+          KAFKA_TOPIC: svc.topic,
+          CONSUMER_GROUP: group,
+          CONSUMER_LAG_REFRESH_MS: "200",
+          CONSUMER_SESSION_TIMEOUT_MS: "6000",
+        }),
+        silentLogger,
+      );
+      const consumerBase = `http://127.0.0.1:${consumer.port}`;
+      const consumed = await waitFor(async () => {
+        const text = await (await fetch(`${consumerBase}/metrics`)).text();
+        return /^payment_consumer_messages_total\{[^}]*\} [1-9]/m.test(text) &&
+          /^payment_consumer_lag\{[^}]*\} 0$/m.test(text) &&
+          !/^payment_consumer_lag\{[^}]*\} [1-9]/m.test(text);
+      }, WAIT_MS);
+      assert(consumed, "the reference consumer did not read the payment within 30 s");
+
       const target = new URL(svc.base).host;
-      prom = await startPrometheus(await liveConfig(target));
+      const consumerTarget = new URL(consumerBase).host;
+      prom = await startPrometheus(
+        await liveConfig({ service: target, consumer: consumerTarget }),
+      );
       const base = prom.base;
       const log = prom.log;
       const targets = async () =>
@@ -322,7 +375,12 @@ Deno.test({
           await setState("CLOSED");
           const res = await fetch(`${svc.base}/metrics`);
           assertEquals(res.status, 200);
-          exposition = parseExposition(await res.text());
+          const fromConsumer = await fetch(`${consumerBase}/metrics`);
+          assertEquals(fromConsumer.status, 200);
+          exposition = mergeExpositions(
+            parseExposition(await res.text()),
+            parseExposition(await fromConsumer.text()),
+          );
           const missing = missingMetrics(shipped, exposition);
           assert(missing.length === 0, formatMissing(missing));
         },
@@ -377,8 +435,7 @@ Deno.test({
             source: `${original.source} (copy with a bogus name)`,
             expr: `${original.expr} or payment_bogus_metric_total{name="$breaker"}`,
           };
-          const served = exposition ??
-            parseExposition(await (await fetch(`${svc.base}/metrics`)).text());
+          const served = must(exposition, "the exposition step ran");
           const missing = missingMetrics([original, bogus], served);
           assertEquals(missing.map((m) => [m.name, m.sources]), [
             ["payment_bogus_metric_total", [bogus.source]],
@@ -393,8 +450,7 @@ Deno.test({
       );
 
       await t.step("every dashboard query on the service's series shows data", async () => {
-        const served = exposition ??
-          parseExposition(await (await fetch(`${svc.base}/metrics`)).text());
+        const served = must(exposition, "the exposition step ran");
         const empty: string[] = [];
         for (const e of shipped) {
           if (e.source.startsWith("alerts.yml")) continue; // alerts are empty while healthy
@@ -445,8 +501,33 @@ Deno.test({
         const down = alerts.filter((a) => a.labels.alertname === "PaymentIngestDown");
         assertEquals(down, [], "the scraped service is up, PaymentIngestDown must not be active");
       });
+
+      await t.step(
+        "the consumer's lag reaches Prometheus under job payment-consumer; ConsumerLagMetricAbsent clears",
+        async () => {
+          const lag = await waitFor(
+            async () =>
+              (await vector(base, 'payment_consumer_lag{job="payment-consumer"}')).length > 0,
+            WAIT_MS,
+          );
+          assert(lag, `no payment_consumer_lag scraped in ${WAIT_MS} ms\n${await targets()}`);
+          const absentActive = async () =>
+            ((await promApi<{ alerts: ActiveAlert[] }>(base, "alerts")).data?.alerts ?? [])
+              .filter((a) => a.labels.alertname === "ConsumerLagMetricAbsent");
+          const cleared = await waitFor(async () => (await absentActive()).length === 0, WAIT_MS);
+          assert(
+            cleared,
+            `ConsumerLagMetricAbsent still active: ${JSON.stringify(await absentActive())}`,
+          );
+          const [series] = await vector(base, 'payment_consumer_lag{job="payment-consumer"}');
+          assertEquals(series?.metric.service, "payment-consumer");
+          assertEquals(series?.metric.group, group);
+        },
+      );
     } finally {
       await prom?.stop();
+      await consumer?.stop();
+      await deleteGroups(KAFKA_BROKERS.split(","), [group]).catch(() => {});
       await svc.stop();
     }
   },

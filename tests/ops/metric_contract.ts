@@ -13,8 +13,8 @@ export interface MetricSpec {
   type: MetricType;
   /** Labels every series of the family carries (besides job/instance added by Prometheus). */
   labels: readonly string[];
-  /** Who exposes it: the service, kafka-exporter, or Prometheus itself. */
-  source: "payment-ingest" | "kafka-exporter" | "prometheus";
+  /** Who exposes it: the service, the reference consumer, kafka-exporter, or Prometheus itself. */
+  source: "payment-ingest" | "payment-consumer" | "kafka-exporter" | "prometheus";
 }
 
 /** Breaker states as they appear in the `state` label (lower case). */
@@ -112,6 +112,42 @@ export const METRICS: readonly MetricSpec[] = [
   { name: "process_resident_memory_bytes", type: "gauge", labels: [], source: "payment-ingest" },
   { name: "process_cpu_seconds_total", type: "counter", labels: [], source: "payment-ingest" },
   {
+    name: "payment_consumer_lag",
+    type: "gauge",
+    labels: ["topic", "partition", "group"],
+    source: "payment-consumer",
+  },
+  {
+    name: "payment_consumer_messages_total",
+    type: "counter",
+    labels: ["topic", "partition", "group"],
+    source: "payment-consumer",
+  },
+  {
+    name: "payment_consumer_duplicates_dropped_total",
+    type: "counter",
+    labels: ["topic", "partition", "group"],
+    source: "payment-consumer",
+  },
+  {
+    name: "payment_consumer_last_processed_timestamp_seconds",
+    type: "gauge",
+    labels: ["topic", "group"],
+    source: "payment-consumer",
+  },
+  {
+    name: "payment_consumer_assigned_partitions",
+    type: "gauge",
+    labels: ["topic", "group"],
+    source: "payment-consumer",
+  },
+  {
+    name: "payment_consumer_lag_refresh_errors_total",
+    type: "counter",
+    labels: ["topic", "group"],
+    source: "payment-consumer",
+  },
+  {
     name: "kafka_consumergroup_lag",
     type: "gauge",
     labels: ["consumergroup", "topic", "partition"],
@@ -119,6 +155,9 @@ export const METRICS: readonly MetricSpec[] = [
   },
   { name: "up", type: "gauge", labels: [], source: "prometheus" },
 ];
+
+/** Sources that are this repository's programs: their /metrics is checked live. */
+export const OWN_SOURCES: readonly MetricSpec["source"][] = ["payment-ingest", "payment-consumer"];
 
 /** Sample names a query may use for a family: histograms add `_bucket`, `_sum` and `_count`. */
 export function sampleNames(spec: MetricSpec): string[] {

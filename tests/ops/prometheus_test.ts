@@ -84,7 +84,12 @@ Deno.test("alerts cover the required conditions", async () => {
       undefined,
     ],
     ["OutboxBacklogGrowing", /deriv\(outbox_pending_events\[10m\]\)/, undefined],
-    ["KafkaConsumerLagHigh", /kafka_consumergroup_lag/, undefined],
+    [
+      "KafkaConsumerLagHigh",
+      /sum by \(group, topic\) \(max by \(group, topic, partition\) \(payment_consumer_lag\)\)/,
+      "5m",
+    ],
+    ["ConsumerLagMetricAbsent", /^absent\(payment_consumer_lag\{job="payment-consumer"\}\)$/, "3m"],
     ["PaymentIngestDown", /absent\(up\{job="payment-ingest"\}\)/, undefined],
   ];
   for (const [name, pattern, forDuration] of required) {
@@ -92,6 +97,16 @@ Deno.test("alerts cover the required conditions", async () => {
     if (!rule) throw new Error(`alert ${name} is missing`);
     assert(pattern.test(rule.expr), `${name}: expr ${rule.expr} does not match ${pattern}`);
     if (forDuration) assertEquals(rule.for, forDuration, `${name}: for`);
+  }
+  // The 5xx share of the ingest route only: every http_requests_total selector names it.
+  const errors = byName.get("PaymentIngestHighErrorRate")!;
+  const selectors = [...errors.expr.matchAll(/http_requests_total\{([^}]*)\}/g)].map((m) => m[1]!);
+  assertEquals(selectors.length, 2, errors.expr);
+  for (const sel of selectors) {
+    assert(
+      sel.includes('method="POST"') && sel.includes('route="/payments"'),
+      `PaymentIngestHighErrorRate counts more than POST /payments: {${sel}}`,
+    );
   }
 });
 
@@ -121,21 +136,37 @@ Deno.test("every alert has a unique name, a severity, a summary, a description a
   assertEquals(problems, []);
 });
 
-Deno.test("prometheus.yml scrapes the service, kafka-exporter and itself, and alerts to alertmanager", async () => {
+interface ScrapeJob {
+  job_name: string;
+  metrics_path?: string;
+  static_configs?: Array<{ targets: string[] }>;
+  dns_sd_configs?: Array<{ names: string[]; type?: string; port?: number }>;
+  relabel_configs?: Array<{ target_label?: string; replacement?: string; action?: string }>;
+}
+
+Deno.test("prometheus.yml discovers every service and consumer replica, scrapes kafka-exporter and itself, alerts to alertmanager", async () => {
   const cfg = await readRepoYaml<{
     rule_files: string[];
     alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
-    scrape_configs: Array<
-      { job_name: string; metrics_path?: string; static_configs: Array<{ targets: string[] }> }
-    >;
+    scrape_configs: ScrapeJob[];
   }>(FILES.prometheusConfig);
   assertEquals(cfg.rule_files, ["alerts.yml"]);
-  const jobs = new Map(
-    cfg.scrape_configs.map((s) => [s.job_name, s.static_configs.flatMap((c) => c.targets)]),
-  );
-  assertEquals(jobs.get("payment-ingest"), ["payment-ingest:8080"]);
-  assertEquals(jobs.get("kafka-exporter"), ["kafka-exporter:9308"]);
-  assertEquals(jobs.get("prometheus"), ["localhost:9090"]);
+  const byName = new Map(cfg.scrape_configs.map((s) => [s.job_name, s]));
+  const statics = (job: string) =>
+    (byName.get(job)?.static_configs ?? []).flatMap((c) => c.targets);
+  // `docker compose up --scale payment-ingest=3`: a static target would be one replica, chosen
+  // by Docker's DNS round robin at each scrape; DNS discovery makes each replica a target.
+  for (const [job, port] of [["payment-ingest", 8080], ["payment-consumer", 8081]] as const) {
+    const s = byName.get(job);
+    if (!s) throw new Error(`no ${job} job`);
+    assertEquals(s.static_configs, undefined, `${job}: static targets would see one replica`);
+    assertEquals(s.dns_sd_configs, [{ names: [job], type: "A", port, refresh_interval: "15s" }]);
+    assertEquals(s.metrics_path ?? "/metrics", "/metrics");
+    const service = (s.relabel_configs ?? []).find((r) => r.target_label === "service");
+    assertEquals(service?.replacement, job, `${job}: keeps a service label`);
+  }
+  assertEquals(statics("kafka-exporter"), ["kafka-exporter:9308"]);
+  assertEquals(statics("prometheus"), ["localhost:9090"]);
   assertEquals(
     cfg.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets)),
     [

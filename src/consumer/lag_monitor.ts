@@ -1,0 +1,90 @@
+/**
+ * Refreshes the lag gauge on a timer: the topic's high watermarks and the group's committed
+ * offsets from Kafka, the difference (lag.ts) into the metrics. A timer rather than per batch,
+ * so lag keeps being reported while the consumer is idle, stuck or has no partitions, which is
+ * exactly when it matters.
+ */
+import { errorMessage } from "../error_message.ts";
+import type { PartitionCommit, PartitionWatermarks } from "../kafka/group_consumer.ts";
+import type { Logger } from "../log.ts";
+import type { ConsumerMetrics } from "./consumer_metrics.ts";
+import { groupLag, type PartitionLag, type ResetPolicy } from "./lag.ts";
+
+/** Default time between two lag refreshes (one admin round trip each). */
+export const DEFAULT_LAG_REFRESH_MS = 5000;
+
+/** Options of `createLagMonitor`. */
+export interface LagMonitorOptions {
+  offsets: () => Promise<{ watermarks: PartitionWatermarks[]; committed: PartitionCommit[] }>;
+  metrics: Pick<ConsumerMetrics, "setLag" | "lagRefreshFailed">;
+  /** Where a partition the group never committed starts (decides its lag). */
+  reset: ResetPolicy;
+  intervalMs?: number;
+  logger: Logger;
+  /** Timer functions (tests drive them by hand). */
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (id: unknown) => void;
+}
+
+/** A periodic lag refresh. */
+export interface LagMonitor {
+  /** Refreshes now; resolves with the lags set, or null when Kafka did not answer. */
+  refresh(): Promise<PartitionLag[] | null>;
+  /** Refreshes now and then every interval until `stop()`. */
+  start(): void;
+  /** Stops the timer and waits for a refresh in flight. */
+  stop(): Promise<void>;
+}
+
+/** Creates a stopped lag monitor. */
+export function createLagMonitor(opts: LagMonitorOptions): LagMonitor {
+  const intervalMs = opts.intervalMs ?? DEFAULT_LAG_REFRESH_MS;
+  const setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+  const clearTimer = opts.clearTimer ??
+    ((id) => clearTimeout(id as ReturnType<typeof setTimeout>));
+  let timer: unknown = null;
+  let running = false;
+  let inFlight: Promise<PartitionLag[] | null> | null = null;
+  let failing = false;
+
+  async function refreshOnce(): Promise<PartitionLag[] | null> {
+    try {
+      const { watermarks, committed } = await opts.offsets();
+      const lags = groupLag(watermarks, committed, opts.reset);
+      opts.metrics.setLag(lags);
+      if (failing) opts.logger.info("lag refresh works again");
+      failing = false;
+      return lags;
+    } catch (e) {
+      opts.metrics.lagRefreshFailed();
+      // One line per outage, not one per interval.
+      if (!failing) opts.logger.warn("lag refresh failed", { error: errorMessage(e) });
+      failing = true;
+      return null;
+    }
+  }
+
+  const refresh = () => (inFlight ??= refreshOnce().finally(() => (inFlight = null)));
+
+  function tick(): void {
+    timer = null;
+    refresh().finally(() => {
+      if (running) timer = setTimer(tick, intervalMs);
+    });
+  }
+
+  return {
+    refresh,
+    start() {
+      if (running) return;
+      running = true;
+      tick();
+    },
+    async stop() {
+      running = false;
+      if (timer !== null) clearTimer(timer);
+      timer = null;
+      await inFlight;
+    },
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * The reference consumer of the payment-events topic: composition root and graceful shutdown.
+ * config -> metrics -> group consumer (dedupe by event id, commit per batch) -> lag monitor ->
+ * HTTP (/metrics, /health). It exists so that consumer lag is measured and alerted on; a real
+ * downstream consumer copies it and replaces the record processor's `apply`.
+ *
+ *   deno run --allow-net --allow-env --allow-read --allow-sys src/consumer/main.ts
+ */
+import { errorMessage } from "../error_message.ts";
+import { ConfigError } from "../env_reader.ts";
+import { createGroupConsumer } from "../kafka/group_consumer.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { type ConsumerConfig, loadConsumerConfig } from "./config.ts";
+import { createConsumerApp } from "./consumer_app.ts";
+import { createConsumerMetrics } from "./consumer_metrics.ts";
+import { createDedupeWindow } from "./dedupe_window.ts";
+import { createLagMonitor, type LagMonitor } from "./lag_monitor.ts";
+import { createRecordProcessor } from "./record_processor.ts";
+
+/** First wait before retrying to join the group after Kafka refused; doubles up to the max. */
+export const DEFAULT_JOIN_RETRY_MS = 1000;
+/** Longest wait between two attempts to join the group. */
+export const DEFAULT_JOIN_RETRY_MAX_MS = 30_000;
+
+/** A running consumer; `stop()` commits, leaves the group and closes the HTTP server. */
+export interface RunningConsumer {
+  readonly port: number;
+  readonly lag: LagMonitor;
+  stop(): Promise<void>;
+}
+
+/** Options of `startConsumer` besides the configuration. */
+export interface StartConsumerOptions {
+  /** Called when the consumer cannot go on (kafkajs gave up); main.ts exits non-zero. */
+  onFatal?: (error: unknown) => void;
+}
+
+/** Starts the consumer: HTTP at once, the group membership as soon as Kafka answers. */
+export async function startConsumer(
+  config: ConsumerConfig,
+  logger: Logger,
+  opts: StartConsumerOptions = {},
+): Promise<RunningConsumer> {
+  const { topic, groupId } = config.kafka;
+  const consumer = createGroupConsumer({
+    ...config.kafka,
+    logger,
+    onCrash: (e) => opts.onFatal?.(e),
+  });
+  const metrics = createConsumerMetrics({
+    topic,
+    group: groupId,
+    assignedPartitions: () => consumer.assigned().length,
+  });
+  const handle = createRecordProcessor({
+    dedupe: createDedupeWindow(config.dedupeWindow),
+    metrics,
+    logger,
+  });
+  const lag = createLagMonitor({
+    offsets: () => consumer.offsets(),
+    metrics,
+    reset: config.kafka.fromBeginning ? "earliest" : "latest",
+    intervalMs: config.lagRefreshMs,
+    logger,
+  });
+  const app = createConsumerApp({
+    metrics,
+    status: () => ({ connected: consumer.connected(), assigned: consumer.assigned() }),
+    topic,
+    group: groupId,
+  });
+
+  let listening: (port: number) => void = () => {};
+  const bound = new Promise<number>((resolve) => (listening = resolve));
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: ({ port }) => listening(port),
+  }, app.fetch);
+  const port = await bound;
+  lag.start();
+
+  let stopped = false;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let joining: Promise<void> = Promise.resolve();
+  const join = (waitMs: number) => {
+    joining = consumer.start(handle).then(
+      () => logger.info("consumer running", { brokers: config.kafka.brokers, topic, groupId }),
+      (e) => {
+        if (stopped) return;
+        logger.warn("kafka refused the consumer; retrying", {
+          error: errorMessage(e),
+          retryInMs: waitMs,
+        });
+        retryTimer = setTimeout(
+          () => join(Math.min(waitMs * 2, DEFAULT_JOIN_RETRY_MAX_MS)),
+          waitMs,
+        );
+      },
+    );
+  };
+  join(DEFAULT_JOIN_RETRY_MS);
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    stopping ??= (async () => {
+      stopped = true;
+      clearTimeout(retryTimer);
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      const step = async (name: string, work: () => Promise<unknown>) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const left = Math.max(100, deadline - Date.now());
+        const timeout = new Promise((r) => (timer = setTimeout(() => r("timeout"), left)));
+        const result = await Promise.race([
+          work().then(() => "ok", (e) => errorMessage(e)),
+          timeout,
+        ]);
+        clearTimeout(timer);
+        if (result !== "ok") {
+          logger.warn("shutdown step did not finish cleanly", {
+            step: name,
+            result,
+          });
+        }
+      };
+      // The batch in flight finishes and is committed before the group is left; HTTP goes last
+      // so the final figures can still be scraped while Kafka work drains.
+      await step("join", () => joining);
+      await step("kafka", () => consumer.stop());
+      await step("lag monitor", () => lag.stop());
+      await step("http", () => server.shutdown());
+      logger.info("consumer stopped");
+    })();
+
+  return { port, lag, stop };
+}
+
+if (import.meta.main) {
+  let config: ConsumerConfig;
+  try {
+    config = loadConsumerConfig(Deno.env.toObject());
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : errorMessage(e));
+    Deno.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  let exitCode = 0;
+  let running: RunningConsumer | null = null;
+  let signalled = false;
+  const shutdown = (reason: string) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info("shutting down", { reason });
+    (running?.stop() ?? Promise.resolve()).finally(() => Deno.exit(exitCode));
+  };
+  running = await startConsumer(config, logger, {
+    onFatal: (e) => {
+      logger.error("consumer crashed and kafkajs will not restart it", { error: errorMessage(e) });
+      exitCode = 1;
+      shutdown("crash");
+    },
+  });
+  const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${running.port}`;
+  logger.info(
+    `payment-consumer on ${base} | group ${config.kafka.groupId} on ${config.kafka.topic} at ${
+      config.kafka.brokers.join(",")
+    } | metrics ${base}/metrics , health ${base}/health/ready`,
+    { port: running.port, dedupeWindow: config.dedupeWindow },
+  );
+  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+}
