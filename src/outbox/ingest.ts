@@ -40,7 +40,7 @@ export const DEFAULT_INLINE_BUDGET_MS = 1000;
  * meets one new breaker call per budget instead of one per delivery timeout. With the seed's
  * breaker (5 slow calls of 10, slow after 5 s) the fifth call starts about 4 s into a stall and
  * counts as slow 5 s later: OPEN after about 9 s instead of 47 s. 8 leaves room for that and
- * bounds the produce requests a stalled broker holds for us.
+ * bounds the publishes waiting on a stalled broker (the publisher sends them one at a time).
  */
 export const DEFAULT_PUBLISH_MAX_IN_FLIGHT = 8;
 
