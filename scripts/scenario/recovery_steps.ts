@@ -3,50 +3,25 @@
  * Kafka comes back, recovery answers are quick, the breaker closes by itself, nothing is lost.
  */
 import { sleep } from "../lib/util.ts";
-import { answered } from "./http.ts";
 import { verifyLedger } from "./kafka_topic.ts";
 import { field, nowMs, type ScenarioOptions, secs, text } from "./options.ts";
-import { BREAKER, type Run } from "./run.ts";
-import type { Settings } from "./trip_steps.ts";
-
-/** This run's transitions (at or after step 1's end) from the service's event buffer. */
-async function transitions(run: Run, s: Settings) {
-  const a = await run.target.http(
-    "GET",
-    `/circuit-breaker/${BREAKER}/events?type=STATE_TRANSITION&limit=100`,
-  );
-  const events = answered(a) ? field(a.body, "events") : undefined;
-  if (!Array.isArray(events)) return null;
-  return (events as Record<string, unknown>[]).filter((e) => Number(e.at) >= s.scenarioStart);
-}
+import type { Run } from "./run.ts";
+import { awaitTrip, type Settings, transitions, tripBoundMs } from "./trip_steps.ts";
 
 /** Step 5: OPEN or HALF_OPEN in time; while OPEN, new-key requests are refused fast. */
 export async function stepTrips(run: Run, s: Settings, opts: ScenarioOptions): Promise<void> {
   const t = run.target;
-  const tripWithin = 2 * t.deliveryTimeoutMs + 5000;
-  let expect = `breaker OPEN or HALF_OPEN within ${
-    secs(tripWithin)
+  const tripWithin = await tripBoundMs(run, s, opts);
+  let expect = `breaker OPEN within ${secs(tripWithin)} of Kafka ${
+    opts.slow ? "pausing" : "stopping"
   }; while OPEN 3 new-key requests 202 PENDING in < ${s.fastMs} ms each, refused by the breaker (not-permitted +3)`;
   if (opts.slow) {
     expect += `; tripped on slow calls (slow calls > 0, slow-call rate >= ${s.slowRateThreshold}%)`;
   }
   run.begin(5, "breaker trips", expect);
-  const tripDeadline = nowMs() + tripWithin;
-  for (;;) {
-    await run.snapshot();
-    if (run.b.state === "OPEN" || run.b.state === "HALF_OPEN") break;
-    if (nowMs() >= tripDeadline) {
-      const b = run.b;
-      throw await run.fail(
-        `breaker still ${b.state || "unknown"} after ${
-          secs(tripWithin)
-        } (failure rate ${b.failureRate}, slow-call rate ${b.slowRate}, buffered ${b.buffered}, not-permitted ${b.notPermitted})`,
-      );
-    }
-    await sleep(200);
-  }
+  const trip = await awaitTrip(run, s, opts, tripWithin);
   const firstState = run.b.state;
-  const trippedAfter = `${secs(nowMs() - s.kafkaDownMs)} after Kafka went down`;
+  const trippedAfter = trip.text;
   // Each measured request is sent inside an OPEN period with time to spare, so none of them can
   // become a half-open trial call (compose mode adds a docker exec per request).
   const execMs = t.mode === "compose" ? 1500 : 0;
@@ -84,12 +59,11 @@ export async function stepTrips(run: Run, s: Settings, opts: ScenarioOptions): P
     await run.snapshot();
   }
   const npDelta = (Number(run.b.notPermitted) || 0) - npBefore;
-  const opened = (await transitions(run, s))?.find((e) => e.from === "CLOSED" && e.to === "OPEN");
-  const reason = String(opened?.reason ?? "");
+  const reason = trip.reason;
   const window = open.openings === "1"
     ? `window: ${open.buffered} calls, ${open.failed} failed, ${open.slow} slow, failure rate ${open.failureRate}%, slow-call rate ${open.slowRate}%`
     : `opening #${open.openings}, all-time slow calls ${open.slowTotal}`;
-  const obs5 = `${firstState} ${trippedAfter} (trip: ${reason || "?"}; ${window}); OPEN answers ${
+  const obs5 = `${trippedAfter} (trip: ${reason || "?"}; ${window}); OPEN answers ${
     obs.join(" ")
   }; not-permitted +${npDelta}`;
   if (maxMs >= s.fastMs) {

@@ -1,10 +1,11 @@
 /**
  * Steps 1 to 4 of the scenario: health, warm-up, Kafka down and requests while it is down (and the
- * --sabotage-disabled demonstration); the settings every step reads.
+ * --sabotage-disabled demonstration), then step 5's wait for the trip with its measured time and
+ * bound; the settings every step reads.
  */
 import { sleep } from "../lib/util.ts";
 import { answered } from "./http.ts";
-import { field, nowMs, type ScenarioOptions, text } from "./options.ts";
+import { field, nowMs, type ScenarioOptions, secs, text } from "./options.ts";
 import { BREAKER, type Run } from "./run.ts";
 
 /** What the steps derive from the breaker's config and the environment. */
@@ -137,4 +138,91 @@ export async function stepWhileDown(run: Run, s: Settings): Promise<void> {
     }
   }
   run.pass(obs.join(" "));
+}
+
+/** This run's transitions (at or after step 1's end) from the service's event buffer. */
+export async function transitions(run: Run, s: Settings) {
+  const a = await run.target.http(
+    "GET",
+    `/circuit-breaker/${BREAKER}/events?type=STATE_TRANSITION&limit=100`,
+  );
+  const events = answered(a) ? field(a.body, "events") : undefined;
+  if (!Array.isArray(events)) return null;
+  return (events as Record<string, unknown>[]).filter((e) => Number(e.at) >= s.scenarioStart);
+}
+
+/**
+ * Step 5's bound on the time from the outage start (step 3) to OPEN. Paused (--slow): the slow-call
+ * threshold plus the delivery timeout, which is the 20 s the breaker must open within with the
+ * seed's 5 s and 15 s. It is never below what the scenario's own pace allows, though: step 4 sends
+ * one request per inline budget and each publishes inline, so the minimumNumberOfCalls-th publish
+ * starts within that many budgets and is counted as slow one threshold later (shortened timings
+ * shrink the threshold but not the budget). Stopped: a publish fails fast, so the bound stays the
+ * old 2 x delivery timeout + 5 s.
+ */
+export async function tripBoundMs(run: Run, s: Settings, opts: ScenarioOptions): Promise<number> {
+  const t = run.target;
+  if (!opts.slow) return 2 * t.deliveryTimeoutMs + 5000;
+  const a = await t.http("GET", `/circuit-breaker/${BREAKER}`);
+  const minCalls = Number(field(a.body, "config.minimumNumberOfCalls")) || 5;
+  return Math.max(
+    s.slowThresholdMs + t.deliveryTimeoutMs,
+    minCalls * t.budgetMs + s.slowThresholdMs,
+  );
+}
+
+/** When the breaker opened after the outage began, as measured by step 5. */
+export interface Trip {
+  /** ms from the outage start (step 3) to the first CLOSED -> OPEN after it. */
+  ms: number;
+  /** The transition's reason ("" when the event buffer no longer holds it). */
+  reason: string;
+  /** `OPEN 9.8s after Kafka paused (bound 20.0s)`, for the step's line. */
+  text: string;
+}
+
+/**
+ * Step 5, first part: waits for OPEN (or already HALF_OPEN) and measures the time from the outage
+ * start to the transition, from the service's own event time; fails when that exceeds `boundMs`.
+ */
+export async function awaitTrip(
+  run: Run,
+  s: Settings,
+  opts: ScenarioOptions,
+  boundMs: number,
+): Promise<Trip> {
+  const down = opts.slow ? "paused" : "stopped";
+  // Polling may see the trip a little late (a docker exec per request in compose mode); the
+  // verdict is on the transition's own time.
+  const deadline = s.kafkaDownMs + boundMs + 2000 + (run.target.mode === "compose" ? 1500 : 0);
+  for (;;) {
+    await run.snapshot();
+    if (run.b.state === "OPEN" || run.b.state === "HALF_OPEN") break;
+    if (nowMs() >= deadline) {
+      const b = run.b;
+      throw await run.fail(
+        `breaker still ${b.state || "unknown"} ${
+          secs(nowMs() - s.kafkaDownMs)
+        } after Kafka ${down} (bound ${
+          secs(boundMs)
+        }; failure rate ${b.failureRate}, slow-call rate ${b.slowRate}, buffered ${b.buffered}, not-permitted ${b.notPermitted})`,
+      );
+    }
+    await sleep(200);
+  }
+  const seen = nowMs();
+  const opened = (await transitions(run, s))?.find((e) =>
+    e.from === "CLOSED" && e.to === "OPEN" && Number(e.at) >= s.kafkaDownMs
+  );
+  // Without the event (buffer overrun) the time it was seen is an upper bound.
+  const ms = (opened ? Number(opened.at) : seen) - s.kafkaDownMs;
+  const trip = {
+    ms,
+    reason: String(opened?.reason ?? ""),
+    text: `OPEN ${secs(ms)} after Kafka ${down}${opened ? "" : " (seen; no event)"} (bound ${
+      secs(boundMs)
+    })`,
+  };
+  if (ms > boundMs) throw await run.fail(`${trip.text}: later than the bound`);
+  return trip;
 }

@@ -9,6 +9,7 @@ import {
 } from "./config.ts";
 import { CallNotPermittedError, IllegalTransitionError } from "./errors.ts";
 import { createEventHub, type EventHub } from "./event_hub.ts";
+import { createRunningCalls, type RunningCall, type RunningCalls } from "./running_calls.ts";
 import type {
   BreakerEvent,
   BreakerEventBody,
@@ -185,7 +186,31 @@ const exceededReason = (health: WindowHealth, config: BreakerConfig): string =>
       : null,
   ].filter((s) => s !== null).join(", ");
 
-/** A Resilience4j-style circuit breaker around async calls; no I/O of its own. */
+/** The window a state records outcomes in; null for the states that keep none. */
+function windowOf(d: StateData): SlidingWindow | null {
+  switch (d.kind) {
+    case "CLOSED":
+    case "HALF_OPEN":
+    case "METRICS_ONLY":
+    case "FORCED_HALF_OPEN":
+      return d.window;
+    case "OPEN":
+    case "DISABLED":
+    case "FORCED_OPEN":
+      return null;
+  }
+}
+
+/**
+ * A Resilience4j-style circuit breaker around async calls; no I/O of its own.
+ *
+ * One deliberate difference: a call is counted as slow in the window as soon as it has run
+ * longer than slowCallDurationThreshold, while it is still running, instead of when it
+ * completes (see running_calls.ts). Each call still occupies exactly one window entry: the slow
+ * success recorded then becomes a slow failure if the call later fails (while that entry is still
+ * in the window of the same generation); a later success or ignored error changes nothing. Events
+ * and all-time totals are unchanged: one per call, at completion, with its measured duration.
+ */
 export class CircuitBreaker {
   readonly name: string;
   readonly #config: BreakerConfig;
@@ -198,6 +223,7 @@ export class CircuitBreaker {
   readonly #closedPolicy: HealthPolicy;
   readonly #countBased: boolean;
   readonly #halfOpenPolicy: HealthPolicy;
+  readonly #running: RunningCalls;
   readonly #totals: BreakerTotals = {
     successful: 0,
     failed: 0,
@@ -240,6 +266,12 @@ export class CircuitBreaker {
       minimumNumberOfCalls: this.#config.permittedNumberOfCallsInHalfOpenState,
     };
     this.#data = { kind: "CLOSED", window: this.#newWindow() };
+    this.#running = createRunningCalls({
+      thresholdMs: this.#config.slowCallDurationThreshold,
+      now: this.#now,
+      clock,
+      onSlow: (call) => this.#countSlowWhileRunning(call),
+    });
     this.#stateSince = this.#wallNow();
     this.#hub = createEventHub({
       breakerName: name,
@@ -253,6 +285,7 @@ export class CircuitBreaker {
 
   /** The current state (a deadline that fell due without its timer is applied first). */
   get state(): BreakerState {
+    this.#running.poll(this.#now());
     if (this.#data.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
     return this.#data.kind;
   }
@@ -267,27 +300,36 @@ export class CircuitBreaker {
     if (typeof fn !== "function") {
       return Promise.reject(new TypeError(`execute needs a function, got ${typeof fn}`));
     }
+    const start = this.#now();
+    // A call that ran past the threshold with its timer late counts first: it may open the
+    // breaker, and then this call is refused.
+    this.#running.poll(start);
     let generation: number;
     try {
       generation = this.#data.kind === "CLOSED" ? this.#generation : this.#held(this.#acquire);
     } catch (notPermitted) {
       return Promise.reject(notPermitted);
     }
-    const start = this.#now();
+    const d = this.#data;
+    const call = this.#running.admit(
+      generation,
+      start,
+      d.kind === "CLOSED" || windowOf(d) !== null,
+    );
     let pending: Promise<T>;
     try {
       pending = Promise.resolve(fn());
     } catch (error) {
-      this.#settle(generation, start, true, error);
+      this.#settle(call, true, error);
       return Promise.reject(error);
     }
     return pending.then(
       (value) => {
-        this.#settle(generation, start, false, undefined);
+        this.#settle(call, false, undefined);
         return value;
       },
       (error) => {
-        this.#settle(generation, start, true, error);
+        this.#settle(call, true, error);
         throw error;
       },
     );
@@ -337,6 +379,7 @@ export class CircuitBreaker {
 
   /** A plain, JSON-serialisable view of state, rates, counters and config. */
   snapshot(): BreakerSnapshot {
+    this.#running.poll(this.#now());
     if (this.#data.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
     const d = this.#data;
     const now = this.#now();
@@ -389,6 +432,7 @@ export class CircuitBreaker {
     this.#disposed = true;
     this.#clearStateTimer();
     this.#clearTtl();
+    this.#running.dispose();
   }
 
   /** Runs `fn` with event delivery held, so listeners see the breaker only once it settled. */
@@ -462,28 +506,30 @@ export class CircuitBreaker {
   }
 
   /** #held spelled out: no closure on the per-call path. */
-  #settle(generation: number, start: number, threw: boolean, error: unknown): void {
+  #settle(call: RunningCall, threw: boolean, error: unknown): void {
+    this.#running.settle(call);
     this.#hub.hold();
     try {
-      this.#record(generation, start, threw, error);
+      this.#record(call, threw, error);
     } finally {
       this.#hub.release();
     }
   }
 
   /** Counts a finished call in the totals, the history and (if still current) the window. */
-  #record(generation: number, start: number, threw: boolean, error: unknown): void {
+  #record(call: RunningCall, threw: boolean, error: unknown): void {
     const end = this.#now();
-    const durationMs = Math.max(0, end - start);
+    const durationMs = Math.max(0, end - call.start);
     const slow = durationMs > this.#config.slowCallDurationThreshold;
-    const current = generation === this.#generation;
+    const current = call.generation === this.#generation;
     const kind = threw ? this.#classify(error) : "success";
     const d = this.#data;
 
     if (current && (d.kind === "HALF_OPEN" || d.kind === "FORCED_HALF_OPEN")) {
       d.inFlight--;
-      // An ignored trial says nothing about health, so its permit goes to another trial.
-      if (kind === "ignored" && d.kind === "HALF_OPEN") d.admitted--;
+      // An ignored trial says nothing about health, so its permit goes to another trial; one
+      // already counted as slow while running has been judged, and keeps its permit.
+      if (kind === "ignored" && d.kind === "HALF_OPEN" && call.slowEntry === null) d.admitted--;
     }
 
     const late = !current;
@@ -504,7 +550,45 @@ export class CircuitBreaker {
       this.#hub.publishCall("SUCCESS", end, durationMs, late, slow, "", null);
     }
     if (current) {
-      this.#judge(failed ? (slow ? SLOW_FAILURE : FAILURE) : (slow ? SLOW_SUCCESS : SUCCESS));
+      this.#count(
+        failed ? (slow ? SLOW_FAILURE : FAILURE) : (slow ? SLOW_SUCCESS : SUCCESS),
+        call.slowEntry,
+      );
+    }
+  }
+
+  /**
+   * A call of the current generation ran past the slow-call threshold and is still running: it
+   * takes its one window entry now, as a slow success (#count turns it into a slow failure if it
+   * fails). Told by #running at most once per call, and never after the call settled.
+   */
+  #countSlowWhileRunning(call: RunningCall): void {
+    if (call.generation !== this.#generation) return;
+    const window = windowOf(this.#data);
+    if (window === null) return;
+    this.#hub.hold();
+    try {
+      const counts = window.record(SLOW_SUCCESS);
+      call.slowEntry = window.lastEntry();
+      this.#judge(counts, SLOW_SUCCESS);
+    } finally {
+      this.#hub.release();
+    }
+  }
+
+  /**
+   * Adds a completed call's outcome to the current state's window and acts on the verdict. A
+   * call counted slow while running (`slowEntry`) has its entry already: a failure turns it into
+   * a slow failure, while it is still in the window; anything else leaves it as it is.
+   */
+  #count(outcome: CallOutcome, slowEntry: number | null): void {
+    const window = windowOf(this.#data);
+    if (window === null) return;
+    if (slowEntry === null) {
+      this.#judge(window.record(outcome), outcome);
+    } else if (outcome.failed) {
+      const counts = window.replace(slowEntry, SLOW_SUCCESS, SLOW_FAILURE);
+      if (counts !== null) this.#judge(counts, SLOW_FAILURE);
     }
   }
 
@@ -524,12 +608,11 @@ export class CircuitBreaker {
     }
   }
 
-  /** Adds an outcome to the current state's window and acts on the verdict. */
-  #judge(outcome: CallOutcome): void {
+  /** Acts on the current state's window after `outcome` changed it to `counts`. */
+  #judge(counts: WindowCounts, outcome: CallOutcome): void {
     const d = this.#data;
     switch (d.kind) {
       case "CLOSED": {
-        const counts = d.window.record(outcome);
         // In a count window a plain success cannot raise a rate once the window held the
         // minimum before it, and those rates were judged healthy then: skip the evaluation.
         if (
@@ -541,7 +624,6 @@ export class CircuitBreaker {
         return;
       }
       case "HALF_OPEN": {
-        const counts = d.window.record(outcome);
         const trials = this.#config.permittedNumberOfCallsInHalfOpenState;
         const verdict = halfOpenVerdict(counts, this.#halfOpenPolicy, trials);
         if (verdict === "undecided") return;
@@ -559,7 +641,7 @@ export class CircuitBreaker {
         return;
       }
       case "METRICS_ONLY": {
-        const health = evaluateHealth(d.window.record(outcome), this.#closedPolicy);
+        const health = evaluateHealth(counts, this.#closedPolicy);
         // Edge-triggered: one event per crossing, re-armed once the rate drops below again.
         if (health.failureRateExceeded && !d.failureExceeded && health.failureRate !== null) {
           this.#emit({ type: "FAILURE_RATE_EXCEEDED", rate: health.failureRate });
@@ -572,8 +654,6 @@ export class CircuitBreaker {
         return;
       }
       case "FORCED_HALF_OPEN":
-        d.window.record(outcome);
-        return;
       case "DISABLED":
       case "OPEN":
       case "FORCED_OPEN":
@@ -607,6 +687,8 @@ export class CircuitBreaker {
     const previousStats = to === "OPEN" ? how.trippedBy ?? this.#stats() : NO_STATS;
     this.#clearStateTimer();
     this.#clearTtl();
+    // Calls still running belong to the state that ends: late, never counted in the next one.
+    this.#running.clear();
     this.#generation++;
     this.#stateSince = this.#wallNow();
     if (to === "CLOSED") this.#consecutiveOpenings = 0;

@@ -954,6 +954,10 @@ Deno.test("states never leave a stale timer behind", async () => {
   assertEquals(clock.pendingTimers(), 1); // HALF_OPEN max wait
   await calls(cb, clock, 3, false);
   assertEquals(cb.state, "CLOSED");
+  // The third call ran in CLOSED: the slow-call timer it armed is not cleared per call (that
+  // would cost a setTimeout and a clearTimeout per call); it fires once and is not re-armed.
+  assertEquals(clock.pendingTimers(), 1);
+  clock.advance(5_001);
   assertEquals(clock.pendingTimers(), 0);
 });
 

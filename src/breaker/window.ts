@@ -26,6 +26,13 @@ export interface SlidingWindow {
    * record (no allocation on the per-call path); use counts() for a copy to keep.
    */
   record(outcome: CallOutcome): WindowCounts;
+  /** Where the latest record went: a handle for `replace`, valid while that outcome is held. */
+  lastEntry(): number;
+  /**
+   * Replaces the outcome `from` recorded at `entry` with `to` and returns the aggregates as
+   * record does; null (and nothing changed) once that outcome has left the window.
+   */
+  replace(entry: number, from: CallOutcome, to: CallOutcome): WindowCounts | null;
   /** Current aggregates; for a time window this first drops buckets that have aged out. */
   counts(): WindowCounts;
 }
@@ -54,10 +61,22 @@ const add = (c: MutableCounts, o: CallOutcome, sign: 1 | -1): void => {
   if (o.failed && o.slow) c.slowFailed += sign;
 };
 
+/** How many of the outcomes counted in `c` are exactly `o`. */
+const countOf = (c: MutableCounts, o: CallOutcome): number => {
+  if (o.failed && o.slow) return c.slowFailed;
+  if (o.failed) return c.failed - c.slowFailed;
+  if (o.slow) return c.slow - c.slowFailed;
+  return c.total - c.failed - c.slow + c.slowFailed;
+};
+
 const frozen = (c: MutableCounts): WindowCounts =>
   Object.freeze({ total: c.total, failed: c.failed, slow: c.slow, slowFailed: c.slowFailed });
 
-/** A ring of the last `size` outcomes; O(1) per call because totals are kept incrementally. */
+/**
+ * A ring of the last `size` outcomes; O(1) per call because totals are kept incrementally. An
+ * entry is the number of outcomes recorded before it, so it is held while fewer than `size`
+ * outcomes came after it.
+ */
 export function createCountWindow(size: number): SlidingWindow {
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`count window size must be a positive integer, got ${size}`);
@@ -65,6 +84,7 @@ export function createCountWindow(size: number): SlidingWindow {
   const ring: (CallOutcome | undefined)[] = new Array(size);
   const totals = zero();
   let next = 0;
+  let recorded = 0;
   return {
     record(outcome) {
       const evicted = ring[next];
@@ -72,6 +92,18 @@ export function createCountWindow(size: number): SlidingWindow {
       ring[next] = outcome;
       add(totals, outcome, 1);
       next = (next + 1) % size;
+      recorded++;
+      return totals;
+    },
+    lastEntry: () => recorded - 1,
+    replace(entry, from, to) {
+      if (!Number.isInteger(entry) || entry < recorded - size || entry >= recorded) return null;
+      const slot = entry % size;
+      const held = ring[slot];
+      if (held === undefined || held.failed !== from.failed || held.slow !== from.slow) return null;
+      ring[slot] = to;
+      add(totals, from, -1);
+      add(totals, to, 1);
       return totals;
     },
     counts: () => frozen(totals),
@@ -79,7 +111,8 @@ export function createCountWindow(size: number): SlidingWindow {
 }
 
 /**
- * `size` one-second buckets covering the current second and the size-1 before it. Buckets are
+ * `size` one-second buckets covering the current second and the size-1 before it; an entry is
+ * the second an outcome was recorded in, held until that second ages out. Buckets are
  * aged out on every read as well as every write, so an idle period empties the window instead
  * of leaving stale failures that trip the breaker on the next call (a Resilience4j complaint).
  * `now` should be monotonic; a reading that goes backwards counts as no time passing, so the
@@ -121,6 +154,19 @@ export function createTimeWindow(size: number, clockNow: () => number): SlidingW
       const b = bucketAt(head);
       add(b, outcome, 1);
       add(totals, outcome, 1);
+      return totals;
+    },
+    lastEntry: () => head,
+    replace(entry, from, to) {
+      catchUp();
+      if (!Number.isInteger(entry) || entry > head || head - entry >= size) return null;
+      const b = bucketAt(entry);
+      // A bucket holds counts, not outcomes: `from` must be among them to be taken out.
+      if (countOf(b, from) === 0) return null;
+      add(b, from, -1);
+      add(b, to, 1);
+      add(totals, from, -1);
+      add(totals, to, 1);
       return totals;
     },
     counts() {

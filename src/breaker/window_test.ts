@@ -110,3 +110,52 @@ Deno.test("time window keeps sliding at the clock's pace after the clock steps b
   }
   assertEquals(w.counts().total, 0);
 });
+
+Deno.test("count window replaces an outcome it still holds, in place", () => {
+  const w = createCountWindow(3);
+  w.record(OK);
+  w.record(SLOW_OK);
+  const entry = w.lastEntry();
+  w.record(OK);
+  assertEquals(w.replace(entry, SLOW_OK, SLOW_FAIL), {
+    total: 3,
+    failed: 1,
+    slow: 1,
+    slowFailed: 1,
+  });
+  // The replaced outcome is evicted as what it became.
+  w.record(OK);
+  w.record(OK);
+  assertEquals(w.record(OK), { total: 3, failed: 0, slow: 0, slowFailed: 0 });
+});
+
+Deno.test("count window refuses to replace an evicted or mismatched outcome", () => {
+  const w = createCountWindow(2);
+  w.record(SLOW_OK);
+  const entry = w.lastEntry();
+  assertEquals(w.replace(entry, FAIL, SLOW_FAIL), null, "not what is held there");
+  assertEquals(w.replace(entry + 1, SLOW_OK, SLOW_FAIL), null, "not recorded yet");
+  w.record(OK);
+  w.record(OK); // evicts the slow success
+  assertEquals(w.replace(entry, SLOW_OK, SLOW_FAIL), null);
+  assertEquals(w.counts(), { total: 2, failed: 0, slow: 0, slowFailed: 0 });
+});
+
+Deno.test("time window replaces an outcome in its bucket until that second ages out", () => {
+  const clock = createTestClock(10_000);
+  const w = createTimeWindow(3, clock.now);
+  w.record(SLOW_OK); // second 10
+  const entry = w.lastEntry();
+  clock.advance(1_000);
+  w.record(OK); // second 11
+  assertEquals(w.replace(entry, SLOW_OK, SLOW_FAIL), {
+    total: 2,
+    failed: 1,
+    slow: 1,
+    slowFailed: 1,
+  });
+  clock.advance(2_000); // second 13: second 10 ages out with what it became
+  assertEquals(w.counts(), { total: 1, failed: 0, slow: 0, slowFailed: 0 });
+  assertEquals(w.replace(entry, SLOW_FAIL, SLOW_OK), null);
+  assertEquals(w.replace(w.lastEntry(), SLOW_OK, SLOW_FAIL), null, "no slow success there");
+});

@@ -2,8 +2,9 @@
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
-import { kafkaErrorType, PublishTimeoutError } from "./errors.ts";
+import { isPerRecordError, PublishTimeoutError } from "./errors.ts";
 import type { OutboundRecord, Publisher } from "./publisher.ts";
+import { createSendQueue } from "./send_queue.ts";
 
 /** Settings of the Kafka producer (the seed's: acks=all, idempotent, 1 retry). */
 export interface KafkaPublisherOptions {
@@ -16,14 +17,6 @@ export interface KafkaPublisherOptions {
   topicPartitions: number;
   logger: Logger;
 }
-
-/** Producer errors after which the idempotent producer's sequence state cannot be trusted. */
-const RECREATE_ON = new Set([
-  "OUT_OF_ORDER_SEQUENCE_NUMBER",
-  "INVALID_PRODUCER_EPOCH",
-  "UNKNOWN_PRODUCER_ID",
-  "INVALID_PRODUCER_ID_MAPPING",
-]);
 
 /** Creates a Publisher backed by one idempotent kafkajs producer, recreated after a stall. */
 export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
@@ -42,6 +35,8 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
   let closed = false;
   const admin = kafka.admin({ retry: { retries: 0 } });
   let adminConnected = false;
+  // One batch at a time on a producer, each within the delivery deadline (send_queue.ts).
+  const sends = createSendQueue(opts.deliveryTimeoutMs);
 
   function newProducer(): Producer {
     return kafka.producer({
@@ -123,26 +118,25 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
     async publish(records: OutboundRecord[]): Promise<void> {
       if (closed) throw new Error("publisher is closed");
       if (records.length === 0) return;
-      const work = (async () => {
-        await ensureTopic();
-        const p = await connected();
-        await p.send({
-          topic: opts.topic,
-          acks: -1,
-          timeout: opts.requestTimeoutMs,
-          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-        });
-      })();
+      const started = { value: false };
       try {
-        await deadline(work, opts.deliveryTimeoutMs);
+        await sends.run(async () => {
+          await ensureTopic();
+          const p = await connected();
+          await p.send({
+            topic: opts.topic,
+            acks: -1,
+            timeout: opts.requestTimeoutMs,
+            messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
+          });
+        }, started);
       } catch (e) {
-        // A send abandoned by our deadline may still be in flight; its producer's sequence
-        // numbers are then unknown, so the next publish starts from a fresh producer.
-        const type = kafkaErrorType(e);
-        if (e instanceof PublishTimeoutError || (type && RECREATE_ON.has(type))) {
-          discard(errorMessage(e));
-        }
-        work.catch(() => {});
+        // After a failed send the broker may yet write what it was sent (a stalled broker does
+        // once it resumes) while kafkajs has handed that batch's sequence numbers back: the next
+        // batch on this producer could reuse them and be acknowledged as a duplicate without
+        // being written. A fresh producer (new producer id) cannot collide. A record the broker
+        // refused for good was not written, and one that never got its turn was not sent.
+        if (started.value && !isPerRecordError(e)) discard(errorMessage(e));
         throw e;
       }
     },

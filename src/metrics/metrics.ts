@@ -4,7 +4,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { BREAKER_STATES } from "../breaker/states.ts";
+import { allowedTargets, BREAKER_STATES } from "../breaker/states.ts";
 import type { OutboxStats } from "../outbox/repository.ts";
 
 /** Publish outcomes as labelled on `kafka_publish_duration_seconds`. */
@@ -217,6 +217,13 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     const failed = calls.labels({ name: b.name, kind: "failed" });
     const ignored = calls.labels({ name: b.name, kind: "ignored" });
     for (const kind of ["successful", "failed", "ignored"]) calls.zero({ name: b.name, kind });
+    // Every legal transition exists from the start at 0, so increase() over a window holding
+    // the first incident after a deploy sees 0 -> 1 rather than a series that just appeared.
+    for (const from of BREAKER_STATES) {
+      for (const to of allowedTargets(from)) {
+        transitions.inc({ name: b.name, from: from.toLowerCase(), to: to.toLowerCase() }, 0);
+      }
+    }
     b.subscribe((e) => {
       switch (e.type) {
         case "SUCCESS":

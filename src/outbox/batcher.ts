@@ -4,6 +4,8 @@
  * under load batches grow by themselves up to `maxBatch`, which is what turns many small
  * commits or Kafka sends into few large ones. `lingerMs` trades latency for batch size as Kafka's
  * `linger.ms` does: a batch smaller than `maxBatch` waits until its oldest item is that old.
+ * `stalledAfterMs` keeps a hung handler from holding back everything behind it: a flush running
+ * that long no longer counts against `concurrency` (up to `maxInFlight` flushes in all).
  */
 
 /** Options of a batcher. */
@@ -17,6 +19,13 @@ export interface BatcherOptions {
    * item's submission (0: flush as soon as a flush may run).
    */
   lingerMs?: number;
+  /**
+   * A flush still running after this many ms stops counting against `concurrency`, so the next
+   * batch may start (unset: a flush counts until it ends).
+   */
+  stalledAfterMs?: number;
+  /** Flushes running at once, stalled ones included; default `concurrency`. */
+  maxInFlight?: number;
 }
 
 /** Submits single items; each promise settles with its own item's result. */
@@ -53,10 +62,41 @@ export function createBatcher<I, O>(
   if (!Number.isFinite(lingerMs) || lingerMs < 0) {
     throw new RangeError(`lingerMs must be a non-negative number, got ${lingerMs}`);
   }
+  const stalledAfterMs = opts.stalledAfterMs ?? Infinity;
+  if (Number.isNaN(stalledAfterMs) || stalledAfterMs < 0) {
+    throw new RangeError(`stalledAfterMs must be a non-negative number, got ${stalledAfterMs}`);
+  }
+  const maxInFlight = opts.maxInFlight ?? concurrency;
+  if (!Number.isInteger(maxInFlight) || maxInFlight < concurrency) {
+    throw new RangeError(
+      `maxInFlight must be an integer >= concurrency (${concurrency}), got ${maxInFlight}`,
+    );
+  }
   const queue: Entry<I, O>[] = [];
-  let running = 0;
+  /** performance.now() at the start of each running flush. */
+  const running = new Set<{ at: number }>();
   let inFlight = 0;
   let lingering: ReturnType<typeof setTimeout> | null = null;
+  let stallWait: ReturnType<typeof setTimeout> | null = null;
+
+  /** Running flushes that still hold a slot (not yet stalled) at `now`. */
+  function holding(now: number): number {
+    if (stalledAfterMs === Infinity) return running.size;
+    let n = 0;
+    for (const f of running) if (now - f.at < stalledAfterMs) n++;
+    return n;
+  }
+
+  /** With every slot held, pump again when the oldest holder stalls (a completion pumps too). */
+  function awaitStall(now: number): void {
+    if (stalledAfterMs === Infinity || running.size >= maxInFlight) return;
+    let first = Infinity;
+    for (const f of running) first = Math.min(first, f.at + stalledAfterMs);
+    stallWait = setTimeout(() => {
+      stallWait = null;
+      pump();
+    }, Math.max(0, first - now));
+  }
 
   async function flush(batch: Entry<I, O>[]): Promise<void> {
     try {
@@ -73,9 +113,18 @@ export function createBatcher<I, O>(
   }
 
   function pump(): void {
-    while (running < concurrency && queue.length > 0) {
+    if (stallWait !== null) {
+      clearTimeout(stallWait);
+      stallWait = null;
+    }
+    while (queue.length > 0) {
+      const now = performance.now();
+      if (running.size >= maxInFlight || holding(now) >= concurrency) {
+        awaitStall(now);
+        return;
+      }
       if (lingerMs > 0 && queue.length < opts.maxBatch) {
-        const wait = queue[0]!.at + lingerMs - performance.now();
+        const wait = queue[0]!.at + lingerMs - now;
         if (wait > 0) {
           lingering ??= setTimeout(() => {
             lingering = null;
@@ -89,10 +138,11 @@ export function createBatcher<I, O>(
         lingering = null;
       }
       const batch = queue.splice(0, opts.maxBatch);
-      running++;
+      const flight = { at: now };
+      running.add(flight);
       inFlight += batch.length;
       flush(batch).finally(() => {
-        running--;
+        running.delete(flight);
         inFlight -= batch.length;
         pump();
       });

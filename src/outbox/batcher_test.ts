@@ -93,6 +93,16 @@ Deno.test("invalid options are refused naming the value", () => {
     RangeError,
     "got -1",
   );
+  assertThrows(
+    () => createBatcher(() => Promise.resolve([]), { maxBatch: 1, stalledAfterMs: -2 }),
+    RangeError,
+    "got -2",
+  );
+  assertThrows(
+    () => createBatcher(() => Promise.resolve([]), { maxBatch: 1, concurrency: 2, maxInFlight: 1 }),
+    RangeError,
+    "got 1",
+  );
 });
 
 /** A batcher that answers each item with itself and records the batches it was handed. */
@@ -166,6 +176,79 @@ Deno.test("linger: items that aged while a flush ran go as soon as it ends", asy
     await clock.tickAsync(0);
     assertEquals(seen, [[0], [1, 2]], "no second linger for items already 10 ms old");
     await Promise.all([first, ...rest]);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+/** A batcher whose flushes hang until the test releases them, one gate per flush. */
+function gatedBatcher(opts: BatcherOptions) {
+  const seen: number[][] = [];
+  const gates: ReturnType<typeof deferred<void>>[] = [];
+  const b = createBatcher<number, number>(async (items) => {
+    seen.push(items);
+    const gate = deferred<void>();
+    gates.push(gate);
+    await gate.promise;
+    return items;
+  }, opts);
+  return { b, seen, gates };
+}
+
+Deno.test("stalled: a flush running past stalledAfterMs no longer holds back the next, up to maxInFlight", async () => {
+  const clock = fakeTime();
+  try {
+    const { b, seen, gates } = gatedBatcher({ maxBatch: 10, stalledAfterMs: 1000, maxInFlight: 3 });
+    const p = [b.submit(0)];
+    await clock.tickAsync(0);
+    p.push(b.submit(1));
+    await clock.tickAsync(999);
+    assertEquals(seen, [[0]], "the first flush still holds the only slot");
+    await clock.tickAsync(1);
+    assertEquals(seen, [[0], [1]], "stalled for 1000 ms: the next batch goes");
+    await clock.tickAsync(500);
+    p.push(b.submit(2), b.submit(3));
+    await clock.tickAsync(499);
+    assertEquals(seen.length, 2, "the second flush holds the slot until it stalls too");
+    await clock.tickAsync(1);
+    assertEquals(seen, [[0], [1], [2, 3]]);
+    p.push(b.submit(4));
+    await clock.tickAsync(5000);
+    assertEquals(seen.length, 3, "maxInFlight flushes are running: no fourth");
+    assertEquals(b.size, 5);
+    gates[0]!.resolve();
+    await clock.tickAsync(0);
+    assertEquals(seen, [[0], [1], [2, 3], [4]]);
+    gates.forEach((g) => g.resolve());
+    assertEquals(await Promise.all(p), [0, 1, 2, 3, 4]);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("stalled: flushes that end in time keep batches strictly one at a time", async () => {
+  const clock = fakeTime();
+  try {
+    let active = 0;
+    let peak = 0;
+    const seen: number[][] = [];
+    const b = createBatcher<number, number>(async (items) => {
+      seen.push(items);
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 900));
+      active--;
+      return items;
+    }, { maxBatch: 10, stalledAfterMs: 1000, maxInFlight: 8 });
+    const p: Promise<number>[] = [];
+    for (let i = 0; i < 10; i++) {
+      p.push(b.submit(i));
+      await clock.tickAsync(300);
+    }
+    await clock.tickAsync(5000);
+    assertEquals(await Promise.all(p), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assertEquals(peak, 1);
+    assertEquals(seen, [[0], [1, 2], [3, 4, 5], [6, 7, 8], [9]], "one batch per flush time");
   } finally {
     clock.uninstall();
   }
