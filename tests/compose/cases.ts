@@ -60,7 +60,7 @@ export function scenario(slow: boolean): Case {
     const step5 = out.split("\n").find((l) => l.includes("step 5/9")) ?? "";
     const observed = step5.match(/observed: ([^|]*)/)?.[1]?.trim() ?? "";
     if (code !== 0) throw new Error(`scenario exited ${code}; step 5: ${observed}`);
-    return `step 5: ${observed.split(" (")[0]}`;
+    return `step 5: ${observed.split(" (trip")[0]}`;
   };
 }
 
