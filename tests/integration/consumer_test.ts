@@ -10,12 +10,11 @@ import { createLagMonitor } from "../../src/consumer/lag_monitor.ts";
 import { type RunningConsumer, startConsumer } from "../../src/consumer/main.ts";
 import { createConsumerMetrics } from "../../src/consumer/consumer_metrics.ts";
 import { createGroupConsumer } from "../../src/kafka/group_consumer.ts";
-import { createKafkaPublisher } from "../../src/kafka/kafkajs_publisher.ts";
 import type { OutboundRecord, Publisher } from "../../src/kafka/publisher.ts";
-import { createTopic, deleteGroups, deleteTopic } from "../../src/kafka/topic_admin.ts";
+import { deleteGroups } from "../../src/kafka/topic_admin.ts";
 import { silentLogger } from "../../src/log.ts";
 import { toRecord } from "../../src/outbox/kafka_record.ts";
-import { KAFKA_BROKERS, REAL_IO, uniqueName, waitFor } from "./helpers.ts";
+import { KAFKA_BROKERS, REAL_IO, uniqueName, waitFor, withTestTopic } from "./helpers.ts";
 
 const brokers = KAFKA_BROKERS.split(",");
 
@@ -82,30 +81,18 @@ async function probeLag(topic: string, group: string): Promise<number[]> {
   }
 }
 
-/** A fresh 3-partition topic, a publisher and a group name; all removed afterwards. */
+/** A fresh topic with a publisher (withTestTopic) and a group name; all removed afterwards. */
 async function withTopic(
   fn: (topic: string, group: string, publisher: Publisher) => Promise<void>,
 ): Promise<void> {
-  const topic = uniqueName("consumer");
   const group = uniqueName("group");
-  await createTopic(brokers, topic, { partitions: 3 });
-  const publisher = createKafkaPublisher({
-    brokers,
-    topic,
-    clientId: "consumer-test",
-    requestTimeoutMs: 5000,
-    deliveryTimeoutMs: 10_000,
-    retries: 1,
-    topicPartitions: 3,
-    logger: silentLogger,
+  await withTestTopic("consumer", async (topic, publisher) => {
+    try {
+      await fn(topic, group, publisher);
+    } finally {
+      await deleteGroups(brokers, [group]).catch(() => {});
+    }
   });
-  try {
-    await fn(topic, group, publisher);
-  } finally {
-    await publisher.close();
-    await deleteGroups(brokers, [group]).catch(() => {});
-    await deleteTopic(brokers, topic);
-  }
 }
 
 function consumerConfig(topic: string, group: string) {

@@ -1,6 +1,9 @@
 /** Shared set-up for integration tests: an isolated schema and topic per test, real services. */
 import { loadConfig } from "../../src/config.ts";
 import { broker } from "../../scripts/lib/kafka_ctl.ts";
+import { createKafkaPublisher } from "../../src/kafka/kafkajs_publisher.ts";
+import type { Publisher } from "../../src/kafka/publisher.ts";
+import { createTopic, deleteTopic } from "../../src/kafka/topic_admin.ts";
 import { readTopic as readTopicRecords } from "../../src/kafka/topic_reader.ts";
 import { silentLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/main.ts";
@@ -166,4 +169,30 @@ export async function waitFor<T>(
 export async function getJson(base: string, path: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${base}${path}`);
   return await res.json();
+}
+
+/** A fresh 3-partition topic named `prefix-…` with a publisher; both removed afterwards. */
+export async function withTestTopic(
+  prefix: string,
+  fn: (topic: string, publisher: Publisher) => Promise<void>,
+): Promise<void> {
+  const brokers = KAFKA_BROKERS.split(",");
+  const topic = uniqueName(prefix);
+  await createTopic(brokers, topic, { partitions: 3 });
+  const publisher = createKafkaPublisher({
+    brokers,
+    topic,
+    clientId: `${prefix}-test`,
+    requestTimeoutMs: 5000,
+    deliveryTimeoutMs: 10_000,
+    retries: 1,
+    topicPartitions: 3,
+    logger: silentLogger,
+  });
+  try {
+    await fn(topic, publisher);
+  } finally {
+    await publisher.close();
+    await deleteTopic(brokers, topic);
+  }
 }

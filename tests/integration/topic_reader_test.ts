@@ -1,11 +1,9 @@
 /** The one topic reader (src/kafka/topic_reader.ts) and the admin calls, against the real broker. */
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { createKafkaPublisher } from "../../src/kafka/kafkajs_publisher.ts";
-import type { OutboundRecord, Publisher } from "../../src/kafka/publisher.ts";
-import { brokerAnswers, createTopic, deleteTopic } from "../../src/kafka/topic_admin.ts";
+import type { OutboundRecord } from "../../src/kafka/publisher.ts";
+import { brokerAnswers } from "../../src/kafka/topic_admin.ts";
 import { readTopic } from "../../src/kafka/topic_reader.ts";
-import { silentLogger } from "../../src/log.ts";
-import { KAFKA_BROKERS, REAL_IO, uniqueName } from "./helpers.ts";
+import { KAFKA_BROKERS, REAL_IO, uniqueName, withTestTopic } from "./helpers.ts";
 
 const brokers = KAFKA_BROKERS.split(",");
 
@@ -14,33 +12,11 @@ function record(key: string, n: number): OutboundRecord {
   return { eventId, key, value: JSON.stringify({ n }), headers: { eventId } };
 }
 
-/** A fresh 3-partition topic with a publisher; removed afterwards. */
-async function withTopic(fn: (topic: string, publisher: Publisher) => Promise<void>) {
-  const topic = uniqueName("reader");
-  await createTopic(brokers, topic, { partitions: 3 });
-  const publisher = createKafkaPublisher({
-    brokers,
-    topic,
-    clientId: "topic-reader-test",
-    requestTimeoutMs: 5000,
-    deliveryTimeoutMs: 10_000,
-    retries: 1,
-    topicPartitions: 3,
-    logger: silentLogger,
-  });
-  try {
-    await fn(topic, publisher);
-  } finally {
-    await publisher.close();
-    await deleteTopic(brokers, topic);
-  }
-}
-
 Deno.test({
   name: "readTopic reads up to the high watermarks seen at its start, or from a timestamp on",
   ...REAL_IO,
   async fn() {
-    await withTopic(async (topic, publisher) => {
+    await withTestTopic("reader", async (topic, publisher) => {
       const first = [1, 2, 3, 4, 5, 6].map((n) => record(`key-${n % 3}`, n));
       await publisher.publish(first);
       const all = await readTopic({ brokers, topic, timeoutMs: 20_000 });
@@ -75,7 +51,7 @@ Deno.test({
   name: "readTopic with untilIds stops once they are read; a missing id ends at the deadline",
   ...REAL_IO,
   async fn() {
-    await withTopic(async (topic, publisher) => {
+    await withTestTopic("reader", async (topic, publisher) => {
       const sent = [record("a", 1), record("b", 2), record("a", 3)];
       await publisher.publish(sent);
       const wanted = [sent[0]!.eventId, sent[2]!.eventId];
