@@ -12,18 +12,22 @@ ENV DENO_NO_UPDATE_CHECK=1 \
     DENO_NO_PROMPT=1 \
     PORT=8080
 
-# The test-only imports (docker/production_deps.ts) leave deno.json, Deno prunes deno.lock to
-# what the entry points reach, and `verify` fails the build unless everything left is pinned as
-# in the repository's deno.lock. Only those packages are downloaded, and every module is
-# compiled, so the container never fetches at start-up. The same image runs the reference
-# consumer (payment-consumer in docker-compose.yml, src/consumer/main.ts, PORT=8081).
+# Dependencies first, so this layer is rebuilt only when deno.json or deno.lock change. The
+# test-only imports (docker/production_deps.ts) leave deno.json, `deno install` fetches the rest
+# and prunes deno.lock to them, and `verify` fails the build unless everything left is pinned as
+# in the repository's deno.lock.
 COPY --chown=deno:deno deno.json deno.lock ./
 COPY --chown=deno:deno docker/production_deps.ts ./docker/
 RUN cp deno.lock /tmp/deno.lock.full \
- && deno run --no-config --no-lock --allow-read=. --allow-write=deno.json docker/production_deps.ts prune
-COPY --chown=deno:deno src/ ./src/
-RUN deno cache src/main.ts src/consumer/main.ts \
+ && deno run --no-config --no-lock --allow-read=. --allow-write=deno.json docker/production_deps.ts prune \
+ && deno install \
  && deno run --no-config --no-lock --allow-read docker/production_deps.ts verify /tmp/deno.lock.full
+
+# Then the code: --frozen fails if an entry point reaches a package the layer above lacks, and
+# caching compiles every module, so the container never fetches at start-up. The same image runs
+# the reference consumer (payment-consumer in docker-compose.yml, src/consumer/main.ts, PORT=8081).
+COPY --chown=deno:deno src/ ./src/
+RUN deno cache --frozen src/main.ts src/consumer/main.ts
 
 EXPOSE 8080
 

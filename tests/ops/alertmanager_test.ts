@@ -60,17 +60,17 @@ Deno.test({
   },
 });
 
-Deno.test("alertmanager.yml: default and critical receivers exist and are webhooks", async () => {
+Deno.test("alertmanager.yml: default and critical receivers exist, their integrations come from .env", async () => {
   const cfg = await readRepoYaml<AlertmanagerConfig>(FILES.alertmanagerConfig);
   const names = cfg.receivers.map((r) => r.name);
   assertEquals(cfg.route.receiver, "team-default");
   for (const name of Object.values(RECEIVER_BY_SEVERITY)) {
     assert(names.includes(name), `receiver ${name} is missing`);
   }
+  // No placeholder URLs in the file: entrypoint.sh adds ALERT_WEBHOOK_URL / ALERT_SLACK_* to each
+  // receiver (compose_images_test.ts renders and checks that).
   for (const receiver of cfg.receivers) {
-    const urls = (receiver.webhook_configs ?? []).map((w) => w.url);
-    assert(urls.length > 0, `${receiver.name} has no webhook`);
-    for (const url of urls) assert(/^https?:\/\//.test(url), `${receiver.name}: bad url ${url}`);
+    assertEquals(Object.keys(receiver), ["name"], `${receiver.name} carries integrations`);
   }
   const critical = (cfg.route.routes ?? []).find((r) =>
     (r.matchers ?? []).some((m) => /severity\s*=\s*"?critical"?/.test(m))

@@ -25,7 +25,7 @@ Deno.test("Dockerfile: no syntax line, /app/data owned by deno, CMD runs what `d
   const tasks = (JSON.parse(await readRepoText("deno.json")) as { tasks: Record<string, string> })
     .tasks;
   assertEquals(cmd.join(" "), tasks.start);
-  assertMatch(text, /deno cache src\/main\.ts src\/consumer\/main\.ts/);
+  assertMatch(text, /deno cache --frozen src\/main\.ts src\/consumer\/main\.ts/);
 });
 
 Deno.test("production deps: test-only imports exist, src/ never imports them, pruning drops them", async () => {
