@@ -4,6 +4,8 @@
  * value, so one ConfigError can list them all.
  */
 
+import { errorMessage } from "./error_message.ts";
+
 /** An environment as `Deno.env.toObject()` returns it. */
 export type Env = Record<string, string | undefined>;
 
@@ -12,6 +14,19 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
     this.name = "ConfigError";
+  }
+}
+
+/**
+ * A program's config from the process environment, or its problems on stderr and exit code 2:
+ * the one start-up path of both programs' `main.ts`.
+ */
+export function loadOrExit<C>(load: (env: Env) => C): C {
+  try {
+    return load(Deno.env.toObject());
+  } catch (e) {
+    console.error(e instanceof ConfigError ? e.message : errorMessage(e));
+    Deno.exit(2);
   }
 }
 

@@ -3,7 +3,8 @@
  * graceful shutdown that undoes it in reverse.
  */
 import { CircuitBreaker } from "./breaker/circuit_breaker.ts";
-import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { type Config, loadConfig } from "./config.ts";
+import { loadOrExit } from "./env_reader.ts";
 import { createApp } from "./http/app.ts";
 import { addBenchRoutes } from "./http/bench_routes.ts";
 import { reconcile } from "./reconcile/reconcile.ts";
@@ -155,13 +156,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
 }
 
 if (import.meta.main) {
-  let config: Config;
-  try {
-    config = loadConfig(Deno.env.toObject());
-  } catch (e) {
-    console.error(e instanceof ConfigError ? e.message : errorMessage(e));
-    Deno.exit(2);
-  }
+  const config = loadOrExit(loadConfig);
   const logger = createLogger(config.logLevel);
   let service: Service;
   try {

@@ -7,7 +7,7 @@
  *   deno run --allow-net --allow-env --allow-read --allow-sys src/consumer/main.ts
  */
 import { errorMessage } from "../error_message.ts";
-import { ConfigError } from "../env_reader.ts";
+import { loadOrExit } from "../env_reader.ts";
 import { createGroupConsumer } from "../kafka/group_consumer.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { type ConsumerConfig, loadConsumerConfig } from "./config.ts";
@@ -137,13 +137,7 @@ export async function startConsumer(
 }
 
 if (import.meta.main) {
-  let config: ConsumerConfig;
-  try {
-    config = loadConsumerConfig(Deno.env.toObject());
-  } catch (e) {
-    console.error(e instanceof ConfigError ? e.message : errorMessage(e));
-    Deno.exit(2);
-  }
+  const config = loadOrExit(loadConsumerConfig);
   const logger = createLogger(config.logLevel);
   let exitCode = 0;
   let running: RunningConsumer | null = null;
