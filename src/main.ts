@@ -5,6 +5,7 @@
 import { CircuitBreaker } from "./breaker/circuit_breaker.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { loadOrExit } from "./env_reader.ts";
+import { serveOnPort, shutdownSteps } from "./lifecycle.ts";
 import { createApp } from "./http/app.ts";
 import { addBenchRoutes } from "./http/bench_routes.ts";
 import { reconcile } from "./reconcile/reconcile.ts";
@@ -116,32 +117,15 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       }),
   );
 
-  let listening: (port: number) => void = () => {};
-  const bound = new Promise<number>((resolve) => (listening = resolve));
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.host,
-    onListen: ({ port }) => listening(port),
-  }, app.fetch);
-  const port = await bound;
+  const { server, port } = await serveOnPort(
+    { port: config.port, hostname: config.host },
+    app.fetch,
+  );
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     stopping ??= (async () => {
-      const deadline = Date.now() + config.shutdownTimeoutMs;
-      const left = () => Math.max(100, deadline - Date.now());
-      const step = async (name: string, work: Promise<unknown>) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise((r) => (timer = setTimeout(() => r("timeout"), left())));
-        const result = await Promise.race([work.then(() => "ok", (e) => errorMessage(e)), timeout]);
-        clearTimeout(timer);
-        if (result !== "ok") {
-          logger.warn("shutdown step did not finish cleanly", {
-            step: name,
-            result,
-          });
-        }
-      };
+      const { step, left } = shutdownSteps(config.shutdownTimeoutMs, logger);
       // Stop accepting, let in-flight requests finish, then the background work, then I/O.
       await step("http", server.shutdown());
       await step("inline publishes", ingest.drain());

@@ -8,6 +8,7 @@
  */
 import { errorMessage } from "../error_message.ts";
 import { loadOrExit } from "../env_reader.ts";
+import { serveOnPort, shutdownSteps } from "../lifecycle.ts";
 import { createGroupConsumer } from "../kafka/group_consumer.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { type ConsumerConfig, loadConsumerConfig } from "./config.ts";
@@ -71,14 +72,10 @@ export async function startConsumer(
     group: groupId,
   });
 
-  let listening: (port: number) => void = () => {};
-  const bound = new Promise<number>((resolve) => (listening = resolve));
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.host,
-    onListen: ({ port }) => listening(port),
-  }, app.fetch);
-  const port = await bound;
+  const { server, port } = await serveOnPort(
+    { port: config.port, hostname: config.host },
+    app.fetch,
+  );
   lag.start();
 
   let stopped = false;
@@ -107,29 +104,13 @@ export async function startConsumer(
     stopping ??= (async () => {
       stopped = true;
       clearTimeout(retryTimer);
-      const deadline = Date.now() + config.shutdownTimeoutMs;
-      const step = async (name: string, work: () => Promise<unknown>) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const left = Math.max(100, deadline - Date.now());
-        const timeout = new Promise((r) => (timer = setTimeout(() => r("timeout"), left)));
-        const result = await Promise.race([
-          work().then(() => "ok", (e) => errorMessage(e)),
-          timeout,
-        ]);
-        clearTimeout(timer);
-        if (result !== "ok") {
-          logger.warn("shutdown step did not finish cleanly", {
-            step: name,
-            result,
-          });
-        }
-      };
+      const { step } = shutdownSteps(config.shutdownTimeoutMs, logger);
       // The batch in flight finishes and is committed before the group is left; HTTP goes last
       // so the final figures can still be scraped while Kafka work drains.
-      await step("join", () => joining);
-      await step("kafka", () => consumer.stop());
-      await step("lag monitor", () => lag.stop());
-      await step("http", () => server.shutdown());
+      await step("join", joining);
+      await step("kafka", consumer.stop());
+      await step("lag monitor", lag.stop());
+      await step("http", server.shutdown());
       logger.info("consumer stopped");
     })();
 

@@ -1,0 +1,33 @@
+/** Start and stop plumbing shared by the two programs (the service and the reference consumer). */
+import { errorMessage } from "./error_message.ts";
+import type { Logger } from "./log.ts";
+
+/** Serves `fetch` and resolves once listening, with the bound port (0 asks for a free one). */
+export async function serveOnPort(
+  opts: { port: number; hostname: string },
+  fetch: Deno.ServeHandler,
+): Promise<{ server: Deno.HttpServer; port: number }> {
+  let listening: (port: number) => void = () => {};
+  const bound = new Promise<number>((resolve) => (listening = resolve));
+  const server = Deno.serve({ ...opts, onListen: ({ port }) => listening(port) }, fetch);
+  return { server, port: await bound };
+}
+
+/**
+ * Shutdown steps sharing one deadline `timeoutMs` from now: each step gets what is left (at least
+ * 100 ms); one that fails or overruns is logged and the next step runs anyway.
+ */
+export function shutdownSteps(timeoutMs: number, logger: Logger) {
+  const deadline = Date.now() + timeoutMs;
+  const left = () => Math.max(100, deadline - Date.now());
+  const step = async (name: string, work: Promise<unknown>): Promise<void> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise((r) => (timer = setTimeout(() => r("timeout"), left())));
+    const result = await Promise.race([work.then(() => "ok", (e) => errorMessage(e)), timeout]);
+    clearTimeout(timer);
+    if (result !== "ok") {
+      logger.warn("shutdown step did not finish cleanly", { step: name, result });
+    }
+  };
+  return { step, left };
+}
