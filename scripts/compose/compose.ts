@@ -123,24 +123,26 @@ export async function publishedPort(
   return addr;
 }
 
-/** The services `up` starts when none are named: all but those under a profile. */
-export async function defaultServices(root: string): Promise<string[]> {
+/** A service of docker-compose.yml as `up` sees it. */
+export interface ComposeService {
+  name: string;
+  /** The image, or null for a service built from the Dockerfile. */
+  image: string | null;
+  /** Started by a plain `up` (no profile). */
+  byDefault: boolean;
+}
+
+/** The services of docker-compose.yml, in file order. */
+export async function composeServices(root: string): Promise<ComposeService[]> {
   const { parse } = await import("@std/yaml");
   const doc = parse(await Deno.readTextFile(`${root}/docker-compose.yml`)) as {
     services: Record<string, { profiles?: string[]; image?: string; build?: unknown }>;
   };
-  return Object.entries(doc.services).filter(([, s]) => !s.profiles?.length).map(([n]) => n);
-}
-
-/** The image of each service (null for a service built from the Dockerfile). */
-export async function serviceImages(root: string): Promise<Map<string, string | null>> {
-  const { parse } = await import("@std/yaml");
-  const doc = parse(await Deno.readTextFile(`${root}/docker-compose.yml`)) as {
-    services: Record<string, { image?: string; build?: unknown }>;
-  };
-  return new Map(
-    Object.entries(doc.services).map(([n, s]) => [n, s.build ? null : s.image ?? null]),
-  );
+  return Object.entries(doc.services).map(([name, s]) => ({
+    name,
+    image: s.build ? null : s.image ?? null,
+    byDefault: !s.profiles?.length,
+  }));
 }
 
 /** True when the image (tag) is in the local engine. */

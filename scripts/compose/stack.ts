@@ -10,16 +10,15 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { ROOT } from "../lib/util.ts";
 import {
+  composeServices,
   dc,
   dcOk,
-  defaultServices,
   dockerEngine,
   findCompose,
   imagePresent,
   interpolate,
   publishedPort,
   randomSecret,
-  serviceImages,
   upAndWait,
 } from "./compose.ts";
 
@@ -70,11 +69,11 @@ async function up(services: string[], pull: boolean): Promise<void> {
   if (!built.success) die("the images could not be made available (see above)");
   // The shell's variables win over .env, as in compose itself.
   const env = { ...fileEnv, ...Deno.env.toObject() };
-  const wanted = services.length ? services : await defaultServices(ROOT);
-  const imageOf = await serviceImages(ROOT);
+  const all = await composeServices(ROOT);
+  const wanted = services.length ? services : all.filter((s) => s.byDefault).map((s) => s.name);
   const start: string[] = [];
   for (const svc of wanted) {
-    const image = imageOf.get(svc);
+    const image = all.find((s) => s.name === svc)?.image;
     if (image === undefined) die(`no service "${svc}" in docker-compose.yml`, 2);
     if (
       image && !image.startsWith("payment-ingest:") && !await imagePresent(interpolate(image, env))
