@@ -21,6 +21,11 @@ import {
 } from "./outbox/ingest.ts";
 import { DEFAULT_RELAY_BATCH_SIZE, DEFAULT_RELAY_POLL_INTERVAL_MS } from "./outbox/relay.ts";
 
+/** What an acknowledged event's trip to Kafka promises (README, "Delivery guarantees"). */
+export const DELIVERY_GUARANTEES = ["at-least-once", "exactly-once"] as const;
+/** One of DELIVERY_GUARANTEES. */
+export type DeliveryGuarantee = typeof DELIVERY_GUARANTEES[number];
+
 /** The validated service configuration. */
 export interface Config {
   port: number;
@@ -39,6 +44,12 @@ export interface Config {
     retries: number;
     topicPartitions: number;
   };
+  /** at-least-once (idempotent producer) or exactly-once (Kafka transactions with fencing). */
+  deliveryGuarantee: DeliveryGuarantee;
+  /** Exactly-once: the broker aborts a transaction left open longer than this. */
+  transactionTimeoutMs: number;
+  /** Test failpoint (FAILPOINT=kill-after-commit:N); null in production. */
+  killAfterCommit: number | null;
   adminToken: string | null;
   logLevel: LogLevel;
   relay: { batchSize: number; pollIntervalMs: number; leaseMs: number };
@@ -104,6 +115,14 @@ export function loadConfig(env: Env): Config {
       retries: read.int("KAFKA_RETRIES", 1, { min: 0, max: 10 }),
       topicPartitions: read.int("KAFKA_TOPIC_PARTITIONS", 3, { min: 1, max: 1000 }),
     },
+    deliveryGuarantee: read.oneOf("DELIVERY_GUARANTEE", "at-least-once", DELIVERY_GUARANTEES),
+    // A transaction never legitimately outlives the delivery deadline; a dead or stalled owner's
+    // open transaction holds back read_committed readers until the broker aborts it.
+    transactionTimeoutMs: read.int("KAFKA_TRANSACTION_TIMEOUT_MS", deliveryTimeoutMs + 15_000, {
+      min: 1000,
+      max: 900_000,
+    }),
+    killAfterCommit: readFailpoint(env.FAILPOINT, problems),
     adminToken: adminToken === "" ? null : adminToken,
     logLevel,
     relay: {
@@ -147,6 +166,17 @@ export function loadConfig(env: Env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** FAILPOINT=kill-after-commit:N (the exactly-once fault suite's); unset in production. */
+function readFailpoint(raw: string | undefined, problems: string[]): number | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const m = /^kill-after-commit:([1-9][0-9]{0,8})$/.exec(raw.trim());
+  if (!m) {
+    problems.push(`FAILPOINT must be kill-after-commit:<n> (n >= 1), got "${raw}"`);
+    return null;
+  }
+  return Number(m[1]);
 }
 
 /**

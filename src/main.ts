@@ -10,7 +10,8 @@ import { createApp } from "./http/app.ts";
 import { addBenchRoutes } from "./http/bench_routes.ts";
 import { reconcile } from "./reconcile/reconcile.ts";
 import { createKafkaPublisher } from "./kafka/kafkajs_publisher.ts";
-import { isPerRecordError, KAFKA_PUBLISH_ERRORS } from "./kafka/errors.ts";
+import { isPerRecordError, KAFKA_PUBLISH_ERRORS, StaleOwnerError } from "./kafka/errors.ts";
+import { readTopic } from "./kafka/topic_reader.ts";
 import { errorMessage } from "./error_message.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { instrumentPublisher } from "./metrics/instrumented_publisher.ts";
@@ -46,8 +47,9 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
 
   const breaker = new CircuitBreaker(PUBLISH_BREAKER, {
     ...config.breaker,
-    // Records Kafka refuses for good are the record's fault, not the broker's.
-    ignoreError: isPerRecordError,
+    // Records Kafka refuses for good are the record's fault, not the broker's; rows of a dropped
+    // producer were never sent.
+    ignoreError: (e) => isPerRecordError(e) || e instanceof StaleOwnerError,
   });
   const { adjustments } = breaker.snapshot().config;
   if (adjustments.length > 0) logger.warn("breaker config adjusted", { adjustments });
@@ -62,7 +64,22 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     }
   });
   const metrics = createMetrics({ breakers: [breaker], outboxStats: () => outboxStats(db) });
-  const publisher = instrumentPublisher(createKafkaPublisher({ ...config.kafka, logger }), metrics);
+  const instanceId = `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
+  const exactlyOnce = config.deliveryGuarantee === "exactly-once";
+  const publisher = instrumentPublisher(
+    createKafkaPublisher({
+      ...config.kafka,
+      logger,
+      transactional: exactlyOnce
+        ? {
+          instanceId,
+          transactionTimeoutMs: config.transactionTimeoutMs,
+          killAfterCommit: config.killAfterCommit,
+        }
+        : undefined,
+    }),
+    metrics,
+  );
   const relay = createRelay({
     db,
     breaker,
@@ -73,6 +90,18 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     pollIntervalMs: config.relay.pollIntervalMs,
     retentionMs: config.outboxRetentionMs,
     onPublished: (n) => metrics.published(n),
+    leaseMs: config.relay.leaseMs,
+    // Exactly-once recovery reads back what a fenced owner committed.
+    readCommitted: async (sinceMs) => {
+      const slice = await readTopic({
+        brokers: config.kafka.brokers,
+        topic: config.kafka.topic,
+        fromTimestamp: sinceMs,
+        isolation: "read_committed",
+        clientId: `${config.kafka.clientId}-recovery`,
+      });
+      return new Set(slice.records.map((r) => r.eventId));
+    },
   });
   const ingest = createIngest({
     db,
@@ -80,7 +109,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     publisher,
     errors: KAFKA_PUBLISH_ERRORS,
     logger,
-    instanceId: `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`,
+    instanceId,
     inline: config.inlinePublish,
     inlineBudgetMs: config.inlineBudgetMs,
     leaseMs: config.relay.leaseMs,

@@ -10,6 +10,35 @@ export class PublishTimeoutError extends Error {
 }
 
 /**
+ * Exactly-once mode: a transaction whose outcome is unknown (its commit or abort failed, or it was
+ * abandoned at the delivery deadline while running). The producer that ran it is dropped; the
+ * rows it carried stay claimed by its transactional.id until recovery fences that id and reads
+ * back what it committed. Never "retry" such rows directly: that is how duplicates are made.
+ */
+export class UncertainPublishError extends Error {
+  constructor(cause: unknown) {
+    super(`the Kafka transaction's outcome is unknown: ${describeKafkaError(cause)}`, { cause });
+    this.name = "UncertainPublishError";
+  }
+}
+
+/**
+ * Exactly-once mode: rows claimed by an owner (transactional.id) that is not the publisher's
+ * current one; nothing was sent. Their claims go to recovery like an uncertain transaction's.
+ */
+export class StaleOwnerError extends Error {
+  constructor(readonly owner: string, readonly current: string) {
+    super(`rows claimed by ${owner} cannot be published by ${current}`);
+    this.name = "StaleOwnerError";
+  }
+}
+
+/** True when the rows of a failed publish must go to recovery rather than back in line. */
+export function isUncertain(e: unknown): boolean {
+  return e instanceof UncertainPublishError || e instanceof StaleOwnerError;
+}
+
+/**
  * Kafka protocol error types that retrying cannot fix: the record itself (or our permission to
  * write it) is the problem, not the broker's health.
  */
@@ -56,6 +85,8 @@ export function kafkaErrorType(e: unknown): string | undefined {
 
 /** True for errors retrying cannot fix; the breaker ignores them and the row is dead-lettered. */
 export function isPerRecordError(e: unknown): boolean {
+  // An uncertain transaction is never the record's fault, whatever error it wraps.
+  if (isUncertain(e)) return false;
   const t = kafkaErrorType(e);
   return t !== undefined && PER_RECORD_TYPES.has(t);
 }
@@ -70,5 +101,6 @@ export function describeKafkaError(e: unknown): string {
 /** How the outbox reads Kafka publish errors (the `PublishErrors` it is handed by main.ts). */
 export const KAFKA_PUBLISH_ERRORS = {
   isPerRecord: isPerRecordError,
+  isUncertain,
   describe: describeKafkaError,
 };

@@ -2,8 +2,13 @@
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
-import { isPerRecordError, PublishTimeoutError } from "./errors.ts";
-import type { OutboundRecord, Publisher } from "./publisher.ts";
+import {
+  isPerRecordError,
+  PublishTimeoutError,
+  StaleOwnerError,
+  UncertainPublishError,
+} from "./errors.ts";
+import type { OutboundRecord, Publisher, Transactional } from "./publisher.ts";
 import { createSendQueue } from "./send_queue.ts";
 
 /** Settings of the Kafka producer (the seed's: acks=all, idempotent, 1 retry). */
@@ -16,9 +21,28 @@ export interface KafkaPublisherOptions {
   retries: number;
   topicPartitions: number;
   logger: Logger;
+  /** Exactly-once mode: every publish is a Kafka transaction (see TransactionalOptions). */
+  transactional?: TransactionalOptions;
 }
 
-/** Creates a Publisher backed by one idempotent kafkajs producer, recreated after a stall. */
+/** Settings of exactly-once publishing. */
+export interface TransactionalOptions {
+  /** This process; each producer's transactional.id is `${instanceId}/${generation}`. */
+  instanceId: string;
+  /** The broker aborts a transaction left open longer than this (a stalled or dead owner's). */
+  transactionTimeoutMs: number;
+  /**
+   * Test failpoint: SIGKILL this process right after the n-th commit, before the caller can mark
+   * the rows published. Null (production): no check beyond one comparison.
+   */
+  killAfterCommit?: number | null;
+}
+
+/**
+ * Creates a Publisher backed by one kafkajs producer: idempotent (at-least-once), or
+ * transactional (exactly-once) with a fresh transactional.id per producer. The producer is
+ * recreated after a stall or a failed send.
+ */
 export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
   const kafka = new Kafka({
     clientId: opts.clientId,
@@ -38,38 +62,79 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
   // One batch at a time on a producer, each within the delivery deadline (send_queue.ts).
   const sends = createSendQueue(opts.deliveryTimeoutMs);
 
-  function newProducer(): Producer {
+  const tx = opts.transactional;
+  // Exactly-once: the producer generation names the current transactional.id (owner()).
+  let generation = 0;
+  let owner = tx ? `${tx.instanceId}/${generation}` : "";
+  let commits = 0;
+
+  function newProducer(transactionalId?: string): Producer {
+    if (!transactionalId) {
+      return kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: true,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: Math.max(1, opts.retries), initialRetryTime: 100, maxRetryTime: 1000 },
+      });
+    }
     return kafka.producer({
+      transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: Math.max(1, opts.retries), initialRetryTime: 100, maxRetryTime: 1000 },
+      transactionTimeout: tx!.transactionTimeoutMs,
+      // AddPartitionsToTxn answers CONCURRENT_TRANSACTIONS until the previous commit's markers
+      // are written (a few ms); kafkajs's default first back-off of 300 ms would add that to
+      // every transaction. The send queue's deadline bounds the retries.
+      retry: { retries: 30, initialRetryTime: 5, maxRetryTime: 200, multiplier: 1.5 },
     });
   }
 
+  /**
+   * Connects a producer and, in exactly-once mode, initialises its transactional.id (kafkajs
+   * does that on the first transaction; an empty one sends nothing to the brokers).
+   */
+  async function initialised(p: Producer, transactional: boolean): Promise<void> {
+    await p.connect();
+    if (transactional) await (await p.transaction()).abort();
+  }
+
   function discard(reason: string): void {
-    const old = producer;
+    const old = producer ?? connecting;
     producer = null;
     connecting = null;
+    if (tx) {
+      // The dropped producer's id may have an open or committing transaction: it is never
+      // initialised again here, only fenced by whoever recovers its rows.
+      generation++;
+      owner = `${tx.instanceId}/${generation}`;
+    }
     if (old) {
       opts.logger.debug("kafka producer discarded", { reason });
-      old.disconnect().catch(() => {});
+      Promise.resolve(old).then((p) => p.disconnect()).catch(() => {});
     }
   }
 
   function connected(): Promise<Producer> {
     if (producer) return Promise.resolve(producer);
     if (!connecting) {
-      const p = newProducer();
-      connecting = p.connect().then(() => {
+      const p = newProducer(tx ? owner : undefined);
+      const attempt: Promise<Producer> = initialised(p, tx !== undefined).then(() => {
+        // Discarded while connecting: a later generation (another transactional.id) is current.
+        if (connecting !== attempt) {
+          p.disconnect().catch(() => {});
+          throw new Error("the producer was discarded while connecting");
+        }
         producer = p;
         return p;
       }, (e) => {
-        connecting = null;
+        if (connecting === attempt) connecting = null;
         p.disconnect().catch(() => {});
         throw e;
       });
+      connecting = attempt;
     }
     return connecting;
   }
@@ -114,29 +179,83 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
+  /** One transaction: send, then commit; a failed send is aborted (`aborted` says if surely). */
+  async function inTransaction(
+    p: Producer,
+    messages: { key: string; value: string; headers: Record<string, string> }[],
+    aborted: { value: boolean },
+  ): Promise<void> {
+    const t = await p.transaction();
+    try {
+      await t.send({ topic: opts.topic, acks: -1, timeout: opts.requestTimeoutMs, messages });
+    } catch (e) {
+      // A failed abort leaves the outcome unknown (the caller sees aborted = false).
+      await t.abort().then(() => (aborted.value = true), () => {});
+      throw e;
+    }
+    await t.commit();
+    commits++;
+    if (tx!.killAfterCommit && commits >= tx!.killAfterCommit) {
+      opts.logger.warn("failpoint kill-after-commit: SIGKILL before the outbox mark", { commits });
+      Deno.kill(Deno.pid, "SIGKILL");
+    }
+  }
+
+  /** Fences another owner's transactional.id (see Transactional.fence). */
+  async function fence(other: string): Promise<void> {
+    if (other === owner) throw new RangeError(`refusing to fence the current owner ${other}`);
+    const p = newProducer(other);
+    const work = initialised(p, true);
+    try {
+      await deadline(work, opts.deliveryTimeoutMs);
+    } catch (e) {
+      work.catch(() => {});
+      throw e;
+    } finally {
+      await p.disconnect().catch(() => {});
+    }
+  }
+
+  const transactional: Transactional | undefined = tx
+    ? { owner: () => owner, fence, retire: (reason) => discard(reason) }
+    : undefined;
+
   return {
-    async publish(records: OutboundRecord[]): Promise<void> {
+    transactional,
+    async publish(records: OutboundRecord[], rowsOwner?: string): Promise<void> {
       if (closed) throw new Error("publisher is closed");
       if (records.length === 0) return;
       const started = { value: false };
+      // Exactly-once: the transaction was aborted for sure, so its rows may go back in line.
+      const aborted = { value: false };
       try {
         await sends.run(async () => {
           await ensureTopic();
           const p = await connected();
-          await p.send({
-            topic: opts.topic,
-            acks: -1,
-            timeout: opts.requestTimeoutMs,
-            messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-          });
+          const messages = records.map((r) => ({ key: r.key, value: r.value, headers: r.headers }));
+          if (!tx) {
+            await p.send({ topic: opts.topic, acks: -1, timeout: opts.requestTimeoutMs, messages });
+            return;
+          }
+          // The producer must be the current one, whose transactional.id is the rows' owner.
+          if (rowsOwner !== owner || producer !== p) {
+            throw new StaleOwnerError(rowsOwner ?? "nobody", owner);
+          }
+          await inTransaction(p, messages, aborted);
         }, started);
       } catch (e) {
+        if (e instanceof StaleOwnerError) throw e;
         // After a failed send the broker may yet write what it was sent (a stalled broker does
         // once it resumes) while kafkajs has handed that batch's sequence numbers back: the next
         // batch on this producer could reuse them and be acknowledged as a duplicate without
         // being written. A fresh producer (new producer id) cannot collide. A record the broker
         // refused for good was not written, and one that never got its turn was not sent.
-        if (started.value && !isPerRecordError(e)) discard(errorMessage(e));
+        if (started.value && !(isPerRecordError(e) && (!tx || aborted.value))) {
+          discard(errorMessage(e));
+        }
+        // Exactly-once: unless the transaction surely aborted (or never started), its outcome
+        // is for recovery to find out.
+        if (tx && started.value && !aborted.value) throw new UncertainPublishError(e);
         throw e;
       }
     },

@@ -76,7 +76,11 @@ export function deleteGroups(
 }
 
 /** True when the broker at `address` answers a metadata request within `timeoutMs`. */
-export async function brokerAnswers(address: string, timeoutMs = 3000): Promise<boolean> {
+export async function brokerAnswers(
+  address: string,
+  timeoutMs = 3000,
+  minBrokers = 1,
+): Promise<boolean> {
   const admin = new Kafka({
     clientId: "kafka-probe",
     brokers: [address],
@@ -91,7 +95,7 @@ export async function brokerAnswers(address: string, timeoutMs = 3000): Promise<
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      return cluster.brokers.length > 0;
+      return cluster.brokers.length >= Math.max(1, minBrokers);
     } catch {
       return false;
     } finally {

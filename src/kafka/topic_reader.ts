@@ -37,6 +37,11 @@ export interface ReadTopicOptions {
   timeoutMs?: number;
   /** Keep each record's value as text (default false: big reads stay small). */
   values?: boolean;
+  /**
+   * read_committed (default): records of aborted or still open transactions are skipped, and
+   * the read waits for open transactions to end. read_uncommitted: every record written.
+   */
+  isolation?: "read_committed" | "read_uncommitted";
   clientId?: string;
 }
 
@@ -124,6 +129,7 @@ async function consume(
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const consumer = kafka.consumer({
     groupId,
+    readUncommitted: opts.isolation === "read_uncommitted",
     maxWaitTimeInMs: 250,
     sessionTimeout: 10_000,
     heartbeatInterval: 1000,

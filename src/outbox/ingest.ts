@@ -11,6 +11,7 @@ import type { Db } from "./db.ts";
 import { createBatcher } from "./batcher.ts";
 import { createRowPublisher, type PublishableRow, type PublishErrors } from "./publish_rows.ts";
 import {
+  abandonClaims,
   acceptEvents,
   type AcceptOutcome,
   markPublished,
@@ -100,13 +101,17 @@ export function createIngest(opts: IngestOptions): Ingest {
   const budgetMs = opts.inlineBudgetMs ?? DEFAULT_INLINE_BUDGET_MS;
   const publishRows = createRowPublisher(opts);
   const inFlight = new Set<Promise<unknown>>();
+  // Exactly-once: rows are claimed by the producer's transactional.id, and only that producer
+  // publishes them; every change to a claim is guarded by its owner.
+  const tx = opts.publisher.transactional;
+  const claimOwner = () => tx?.owner() ?? opts.instanceId;
 
   // Group commit: concurrent requests share one transaction (one WAL flush), each answered
   // only after that transaction committed.
   const commits = createBatcher<NewEvent, AcceptOutcome>(
     (events) =>
       acceptEvents(db, events, {
-        claimFor: inline ? opts.instanceId : null,
+        claimFor: inline ? claimOwner() : null,
         leaseMs: opts.leaseMs,
       }),
     {
@@ -132,9 +137,11 @@ export function createIngest(opts: IngestOptions): Ingest {
     },
   );
 
-  // Marks of concurrent publishes share one UPDATE.
-  const marks = createBatcher<string[], void>(async (groups) => {
-    await settle(() => markPublished(db, groups.flat()));
+  // Marks of concurrent publishes share one UPDATE (one per owner in exactly-once mode).
+  const marks = createBatcher<OwnedSeqs, void>(async (groups) => {
+    for (const [owner, seqs] of mergeOwned(groups)) {
+      await settle(() => markPublished(db, seqs, owner ?? undefined));
+    }
     return groups.map(() => undefined);
   }, { maxBatch: 64, concurrency: 1 });
 
@@ -147,23 +154,36 @@ export function createIngest(opts: IngestOptions): Ingest {
   /** Publishes claimed rows as one batch and settles their rows; never throws. */
   async function publishClaimed(rows: PublishableRow[]): Promise<PublishKind[]> {
     const outcome = await publishRows(rows);
-    const { published, deadLettered, unpublished, failure } = outcome;
+    const { published, deadLettered, unpublished, uncertain, failure } = outcome;
+    const owners = new Map(rows.map((r) => [r.seq, tx ? r.claimedBy ?? null : null]));
     if (unpublished.length > 0) {
-      await settle(() =>
-        releaseClaims(
-          db,
-          unpublished,
-          failure?.notPermitted ? null : failure?.error ?? null,
-          !failure?.notPermitted,
-        )
-      );
+      for (const [owner, seqs] of groupByOwner(unpublished, owners)) {
+        await settle(() =>
+          releaseClaims(
+            db,
+            seqs,
+            failure?.notPermitted ? null : failure?.error ?? null,
+            !failure?.notPermitted,
+            owner ?? undefined,
+          )
+        );
+      }
+      opts.onPending?.();
+    }
+    if (uncertain.length > 0) {
+      for (const [owner, seqs] of groupByOwner(uncertain, owners)) {
+        if (owner) await settle(() => abandonClaims(db, seqs, owner, failure?.error ?? ""));
+      }
       opts.onPending?.();
     }
     if (published.length > 0) {
       // The answer does not wait for the bookkeeping: Kafka has the events, and the claim keeps
-      // the relay off the rows until they are marked. Unmarked rows (Postgres down) are
-      // republished by the relay after the lease: a duplicate, never a loss.
-      track(marks.submit(published));
+      // the relay off the rows until they are marked. At-least-once: unmarked rows (Postgres
+      // down) are republished by the relay after the lease, a duplicate, never a loss;
+      // exactly-once: recovery reads them back from the topic and marks them.
+      for (const [owner, seqs] of groupByOwner(published, owners)) {
+        track(marks.submit({ owner, seqs }));
+      }
       opts.onPublished?.(published.length);
     }
     const dead = new Set(deadLettered);
@@ -198,7 +218,7 @@ export function createIngest(opts: IngestOptions): Ingest {
           : { kind: "conflict", createdAt: outcome.createdAt };
       }
       const createdAt = outcome.createdAt;
-      if (!outcome.claimed) {
+      if (outcome.claimedBy === null) {
         opts.onPending?.();
         return {
           kind: "pending",
@@ -206,7 +226,7 @@ export function createIngest(opts: IngestOptions): Ingest {
           reason: inline ? "an earlier event of this payment is still pending" : "relay",
         };
       }
-      const work = sends.submit({ seq: outcome.seq, ...event });
+      const work = sends.submit({ seq: outcome.seq, claimedBy: outcome.claimedBy, ...event });
       track(work);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const budget = new Promise<"budget">((resolve) => {
@@ -238,3 +258,35 @@ export function createIngest(opts: IngestOptions): Ingest {
 }
 
 type PublishKind = "published" | "pending" | "dead_lettered";
+
+/** Seqs claimed by one owner (null: no guard, at-least-once). */
+interface OwnedSeqs {
+  owner: string | null;
+  seqs: string[];
+}
+
+/** The seqs grouped by the owner each is claimed by. */
+function groupByOwner(
+  seqs: string[],
+  owners: Map<string, string | null>,
+): Map<string | null, string[]> {
+  const out = new Map<string | null, string[]>();
+  for (const seq of seqs) {
+    const owner = owners.get(seq) ?? null;
+    const group = out.get(owner);
+    if (group) group.push(seq);
+    else out.set(owner, [seq]);
+  }
+  return out;
+}
+
+/** Batched marks merged per owner. */
+function mergeOwned(groups: OwnedSeqs[]): Map<string | null, string[]> {
+  const out = new Map<string | null, string[]>();
+  for (const g of groups) {
+    const list = out.get(g.owner);
+    if (list) list.push(...g.seqs);
+    else out.set(g.owner, [...g.seqs]);
+  }
+  return out;
+}

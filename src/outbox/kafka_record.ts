@@ -9,17 +9,17 @@ export interface RecordSource {
   payload: string;
 }
 
-/** Builds the Kafka record of one outbox row. */
-export function toRecord(row: RecordSource): OutboundRecord {
-  return {
+/**
+ * Builds the Kafka record of one outbox row. Exactly-once adds the `owner` header (the
+ * transactional.id that published it), for operators tracing a recovery.
+ */
+export function toRecord(row: RecordSource, owner?: string): OutboundRecord {
+  const headers: Record<string, string> = {
     eventId: row.id,
-    key: row.aggregateid,
-    value: row.payload,
-    headers: {
-      eventId: row.id,
-      eventType: row.type,
-      aggregateType: "payment",
-      contentType: "application/json",
-    },
+    eventType: row.type,
+    aggregateType: "payment",
+    contentType: "application/json",
   };
+  if (owner) headers.owner = owner;
+  return { eventId: row.id, key: row.aggregateid, value: row.payload, headers };
 }

@@ -43,6 +43,17 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE status = 'PUBLISHED';
     `,
   },
+  {
+    // Exactly-once recovery: when a claim began (a successor reads the topic back from there),
+    // and the claimed rows found without a look at the whole pending line.
+    version: 2,
+    name: "claims",
+    sql: `
+      ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_at timestamptz;
+      CREATE INDEX IF NOT EXISTS outbox_claimed ON outbox (claimed_by, claim_expires_at)
+        WHERE status = 'PENDING' AND claimed_by IS NOT NULL;
+    `,
+  },
 ];
 
 /** Applies every migration not yet recorded; returns the versions applied now. */

@@ -18,11 +18,15 @@ export interface PublishErrors {
   isPerRecord(e: unknown): boolean;
   /** A short text for operators, stored as the row's last error. */
   describe(e: unknown): string;
+  /** Exactly-once: true when the rows' transaction has an unknown outcome (recovery's job). */
+  isUncertain?(e: unknown): boolean;
 }
 
 /** A row to publish: the record's fields and its place in the outbox. */
 export interface PublishableRow extends RecordSource {
   seq: string;
+  /** Exactly-once: the owner the row is claimed by (it is published in that owner's transaction). */
+  claimedBy?: string | null;
 }
 
 /** What became of the rows handed to a publish, each seq in exactly one list, in row order. */
@@ -33,7 +37,12 @@ export interface PublishOutcome {
   deadLettered: string[];
   /** Neither: still pending, to be published later in order. */
   unpublished: string[];
-  /** Why `unpublished` is not empty; null when it is. */
+  /**
+   * Exactly-once: in a transaction whose outcome is unknown, or claimed by an owner that is no
+   * longer the publisher's. The caller abandons their claims to recovery (never republishes).
+   */
+  uncertain: string[];
+  /** Why `unpublished` or `uncertain` is not empty; null when both are. */
   failure: { notPermitted: boolean; error: string } | null;
 }
 
@@ -52,6 +61,12 @@ export type PublishRows = (rows: PublishableRow[]) => Promise<PublishOutcome>;
 /** Creates the shared row publisher. */
 export function createRowPublisher(opts: RowPublisherOptions): PublishRows {
   const { db, breaker, publisher, errors, logger } = opts;
+  const tx = publisher.transactional;
+  const isUncertain = (e: unknown) => errors.isUncertain?.(e) ?? false;
+  const send = (rows: PublishableRow[]) => {
+    const owner = tx ? rows[0]?.claimedBy ?? undefined : undefined;
+    return breaker.execute(() => publisher.publish(rows.map((r) => toRecord(r, owner)), owner));
+  };
 
   const failure = (e: unknown) => {
     const notPermitted = e instanceof CallNotPermittedError;
@@ -59,6 +74,13 @@ export function createRowPublisher(opts: RowPublisherOptions): PublishRows {
   };
   const isPerRecord = (e: unknown) =>
     !(e instanceof CallNotPermittedError) && errors.isPerRecord(e);
+  const none = (): PublishOutcome => ({
+    published: [],
+    deadLettered: [],
+    unpublished: [],
+    uncertain: [],
+    failure: null,
+  });
 
   /** Sets a row aside; false when the outbox could not be written (the row stays pending). */
   async function deadLetter(row: PublishableRow, e: unknown): Promise<boolean> {
@@ -78,19 +100,26 @@ export function createRowPublisher(opts: RowPublisherOptions): PublishRows {
 
   /** A batch hit an error retrying cannot fix: publish the rows one by one, in order. */
   async function isolate(rows: PublishableRow[], first: unknown): Promise<PublishOutcome> {
-    const out: PublishOutcome = { published: [], deadLettered: [], unpublished: [], failure: null };
+    const out = none();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       let error: unknown = first;
       // A single row already failed as itself: no second attempt.
       if (rows.length > 1) {
         try {
-          await breaker.execute(() => publisher.publish([toRecord(row)]));
+          await send([row]);
           out.published.push(row.seq);
           continue;
         } catch (e) {
           error = e;
         }
+      }
+      if (isUncertain(error)) {
+        // This row's transaction is for recovery; the rows after it were not sent.
+        out.uncertain = [row.seq];
+        out.unpublished = rows.slice(i + 1).map((r) => r.seq);
+        out.failure = failure(error);
+        return out;
       }
       if (isPerRecord(error) && await deadLetter(row, error)) {
         out.deadLettered.push(row.seq);
@@ -105,20 +134,35 @@ export function createRowPublisher(opts: RowPublisherOptions): PublishRows {
   }
 
   return async (rows) => {
-    if (rows.length === 0) {
-      return { published: [], deadLettered: [], unpublished: [], failure: null };
+    if (rows.length === 0) return none();
+    // Exactly-once: a row claimed by an earlier producer of ours (dropped since) may be in that
+    // producer's unfinished transaction; recovery fences it and reads back before anyone resends.
+    const owner = tx?.owner();
+    const stale = tx ? rows.filter((r) => r.claimedBy !== owner).map((r) => r.seq) : [];
+    if (stale.length > 0) rows = rows.filter((r) => r.claimedBy === owner);
+    const out = await publishOwned(rows);
+    if (stale.length > 0) {
+      out.uncertain.push(...stale);
+      out.failure ??= { notPermitted: false, error: `claimed by a dropped producer, not ${owner}` };
     }
+    return out;
+  };
+
+  async function publishOwned(rows: PublishableRow[]): Promise<PublishOutcome> {
+    if (rows.length === 0) return none();
     try {
-      await breaker.execute(() => publisher.publish(rows.map(toRecord)));
+      await send(rows);
     } catch (e) {
       if (isPerRecord(e)) return await isolate(rows, e);
+      const seqs = rows.map((r) => r.seq);
+      const uncertain = isUncertain(e);
       return {
-        published: [],
-        deadLettered: [],
-        unpublished: rows.map((r) => r.seq),
+        ...none(),
+        unpublished: uncertain ? [] : seqs,
+        uncertain: uncertain ? seqs : [],
         failure: failure(e),
       };
     }
-    return { published: rows.map((r) => r.seq), deadLettered: [], unpublished: [], failure: null };
-  };
+    return { ...none(), published: rows.map((r) => r.seq) };
+  }
 }

@@ -9,11 +9,15 @@ import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Db, Leadership } from "./db.ts";
 import { createRowPublisher, type PublishErrors } from "./publish_rows.ts";
+import { createRecovery } from "./recovery.ts";
 import {
+  abandonClaims,
+  claimRows,
   markPublished,
   type OutboxRow,
   prunePublished,
   recordFailure,
+  releaseClaims,
   scanPending,
 } from "./repository.ts";
 
@@ -38,6 +42,12 @@ export interface RelayOptions {
   retentionMs?: number;
   /** Called with the number of rows published by each successful batch. */
   onPublished?: (count: number) => void;
+  /** Exactly-once: how long the relay's and recovery's claims keep others off the rows. */
+  leaseMs?: number;
+  /** Exactly-once: event ids committed to the topic from `sinceMs` to its end (recovery). */
+  readCommitted?: (sinceMs: number) => Promise<Set<string>>;
+  /** Exactly-once: told how many rows each recovery pass marked and released. */
+  onRecovered?: (marked: number, released: number) => void;
 }
 
 /** What the relay is doing, for `GET /outbox` and tests. */
@@ -64,6 +74,8 @@ const LEADER_KEY = "payment-ingest:outbox-relay";
 const PASSIVE_STATES = new Set(["OPEN", "FORCED_OPEN"]);
 const PROBE_STATES = new Set(["HALF_OPEN", "FORCED_HALF_OPEN"]);
 const SCAN_RESTART_MS = 5000;
+/** Exactly-once: how often an instance looks for expired claims to recover. */
+const RECOVERY_INTERVAL_MS = 1000;
 
 /** Creates the relay; call `start()` to run it. */
 export function createRelay(opts: RelayOptions): Relay {
@@ -73,6 +85,20 @@ export function createRelay(opts: RelayOptions): Relay {
   const publishRows = createRowPublisher(opts);
   const leaderRetryMs = opts.leaderRetryMs ?? 2000;
   const retentionMs = opts.retentionMs ?? 0;
+  const tx = publisher.transactional;
+  const leaseMs = opts.leaseMs ?? 30_000;
+  // Every instance recovers, leader or not: a stalled leader must not hold recovery back.
+  const recovery = tx
+    ? createRecovery({
+      db,
+      transactional: tx,
+      logger,
+      leaseMs,
+      readCommitted: opts.readCommitted ??
+        (() => Promise.reject(new Error("exactly-once recovery needs readCommitted"))),
+    })
+    : null;
+  let lastRecovery = 0;
   let running = false;
   let loop: Promise<void> | null = null;
   let leadership: Leadership | null = null;
@@ -141,28 +167,64 @@ export function createRelay(opts: RelayOptions): Relay {
     return true;
   }
 
-  async function publishBatch(rows: OutboxRow[]): Promise<boolean> {
-    const { published, unpublished, failure } = await publishRows(rows);
+  async function publishBatch(found: OutboxRow[]): Promise<boolean> {
+    // Exactly-once: the rows are claimed by the producer's transactional.id first; a row the
+    // claim missed (taken meanwhile) would break per-key order if the rest went ahead.
+    const owner = tx?.owner();
+    let rows = found;
+    if (owner) {
+      const claimed = await claimRows(db, found.map((r) => r.seq), owner, leaseMs);
+      if (claimed.length < found.length) {
+        await releaseClaims(db, claimed, null, false, owner);
+        return false;
+      }
+      rows = found.map((r) => ({ ...r, claimedBy: owner }));
+    }
+    const { published, unpublished, uncertain, failure } = await publishRows(rows);
     if (published.length > 0) {
-      await markPublished(db, published);
+      await markPublished(db, published, owner);
       status.publishedTotal += published.length;
       opts.onPublished?.(published.length);
+    }
+    if (owner && uncertain.length > 0) {
+      await abandonClaims(db, uncertain, owner, failure?.error ?? "");
+      lastRecovery = 0;
     }
     if (!failure) {
       failures = 0;
       status.lastError = null;
       return true;
     }
-    if (failure.notPermitted) return false;
+    if (failure.notPermitted) {
+      if (owner) await releaseClaims(db, unpublished, null, false, owner);
+      return false;
+    }
     failures++;
     status.lastError = failure.error;
-    await recordFailure(db, unpublished, failure.error);
-    logger.warn("relay publish failed", { rows: unpublished.length, error: failure.error });
+    await recordFailure(db, unpublished, failure.error, owner);
+    logger.warn("relay publish failed", {
+      rows: unpublished.length + uncertain.length,
+      error: failure.error,
+    });
     return false;
   }
 
+  /** Exactly-once: settles expired claims (recovery.ts), at most once a second. */
+  async function recover(): Promise<void> {
+    if (!recovery || Date.now() - lastRecovery < RECOVERY_INTERVAL_MS) return;
+    if (PASSIVE_STATES.has(breaker.state)) return;
+    lastRecovery = Date.now();
+    try {
+      const r = await recovery.run();
+      if (r.marked + r.released > 0) opts.onRecovered?.(r.marked, r.released);
+    } catch (e) {
+      logger.warn("exactly-once recovery failed; it is tried again", { error: errorMessage(e) });
+    }
+  }
+
   async function tick(): Promise<void> {
-    if (!await lead()) return await idle(leaderRetryMs);
+    await recover();
+    if (!await lead()) return await idle(recovery ? RECOVERY_INTERVAL_MS : leaderRetryMs);
     const state = breaker.state;
     if (PASSIVE_STATES.has(state)) return await idle(Math.max(pollMs, 1000));
     const probing = PROBE_STATES.has(state);
@@ -172,7 +234,12 @@ export function createRelay(opts: RelayOptions): Relay {
       scanPublished = false;
     }
     const from = cursor;
-    const { rows, scannedTo, full } = await scanPending(db, probing ? 1 : batchSize, from);
+    const { rows, scannedTo, full } = await scanPending(
+      db,
+      probing ? 1 : batchSize,
+      from,
+      tx !== undefined,
+    );
     status.lastBatchSize = rows.length;
     // Go on after what was looked at while the scan finds more; at its end start over.
     cursor = full ? scannedTo : "0";

@@ -14,7 +14,7 @@ export interface NewEvent {
 
 /** What happened to one event handed to `acceptEvents`. */
 export type AcceptOutcome =
-  | { kind: "created"; seq: string; claimed: boolean; createdAt: Date }
+  | { kind: "created"; seq: string; claimedBy: string | null; createdAt: Date }
   | {
     kind: "duplicate";
     status: OutboxStatus;
@@ -122,9 +122,10 @@ export async function acceptEvents(
            AND (SELECT 1 FROM outbox p WHERE p.aggregateid = i.aggregateid
                   AND p.status = 'PENDING' LIMIT 1) IS NULL
          ORDER BY i.aggregateid, i.ord)
-       INSERT INTO outbox (id, aggregateid, type, payload, claimed_by, claim_expires_at)
+       INSERT INTO outbox (id, aggregateid, type, payload, claimed_by, claimed_at, claim_expires_at)
        SELECT i.id, i.aggregateid, i.type, i.payload::jsonb,
               CASE WHEN c.ord IS NOT NULL THEN $5::text END,
+              CASE WHEN c.ord IS NOT NULL THEN now() END,
               CASE WHEN c.ord IS NOT NULL THEN now() + ($6::int * interval '1 ms') END
        FROM input i LEFT JOIN claimable c ON c.ord = i.ord
        ORDER BY i.ord
@@ -181,43 +182,131 @@ export async function acceptEvents(
       return {
         kind: "created",
         seq: row.seq,
-        claimed: Boolean(row.claimed),
+        claimedBy: row.claimed ? opts.claimFor ?? null : null,
         createdAt: new Date(row.created_at),
       };
     });
   });
 }
 
-/** Marks rows published and drops their claims. */
-export async function markPublished(db: Queryable, seqs: string[]): Promise<void> {
+/**
+ * Marks rows published and drops their claims. With `owner`, only rows still claimed by it: a
+ * fenced owner whose rows were taken over cannot mark them (exactly-once).
+ */
+export async function markPublished(db: Queryable, seqs: string[], owner?: string): Promise<void> {
   if (seqs.length === 0) return;
   await db.query(
     `UPDATE outbox SET status = 'PUBLISHED', published_at = now(), attempts = attempts + 1,
        claimed_by = NULL, claim_expires_at = NULL, last_error = NULL
-     WHERE seq = ANY($1::int8[]) AND status = 'PENDING'`,
-    [seqs],
+     WHERE seq = ANY($1::int8[]) AND status = 'PENDING'
+       AND ($2::text IS NULL OR claimed_by = $2::text)`,
+    [seqs, owner ?? null],
   );
 }
 
-/** Hands claimed rows back to the relay, recording why the inline publish did not happen. */
+/**
+ * Hands claimed rows back to the relay, recording why the inline publish did not happen. With
+ * `owner`, only rows still claimed by it.
+ */
 export async function releaseClaims(
   db: Queryable,
   seqs: string[],
   error: string | null,
   countAttempt = true,
+  owner?: string,
 ): Promise<void> {
   if (seqs.length === 0) return;
   await db.query(
-    `UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL,
+    `UPDATE outbox SET claimed_by = NULL, claim_expires_at = NULL, claimed_at = NULL,
        attempts = attempts + $3::int, last_error = COALESCE($2, last_error)
-     WHERE seq = ANY($1::int8[]) AND status = 'PENDING'`,
-    [seqs, error, countAttempt ? 1 : 0],
+     WHERE seq = ANY($1::int8[]) AND status = 'PENDING'
+       AND ($4::text IS NULL OR claimed_by = $4::text)`,
+    [seqs, error, countAttempt ? 1 : 0, owner ?? null],
   );
 }
 
 /** Records a failed relay attempt without changing the row's place in line. */
-export async function recordFailure(db: Queryable, seqs: string[], error: string): Promise<void> {
-  await releaseClaims(db, seqs, error, true);
+export async function recordFailure(
+  db: Queryable,
+  seqs: string[],
+  error: string,
+  owner?: string,
+): Promise<void> {
+  await releaseClaims(db, seqs, error, true, owner);
+}
+
+/**
+ * Exactly-once: claims rows for `owner` before it publishes them; returns the seqs claimed
+ * (rows that are still pending and claimed by nobody).
+ */
+export async function claimRows(
+  db: Queryable,
+  seqs: string[],
+  owner: string,
+  leaseMs: number,
+): Promise<string[]> {
+  if (seqs.length === 0) return [];
+  const rows = await db.query<{ seq: string }>(
+    `UPDATE outbox SET claimed_by = $2, claimed_at = now(),
+       claim_expires_at = now() + ($3::int * interval '1 ms')
+     WHERE seq = ANY($1::int8[]) AND status = 'PENDING' AND claimed_by IS NULL
+     RETURNING seq::text AS seq`,
+    [seqs, owner, leaseMs],
+  );
+  return rows.map((r) => r.seq);
+}
+
+/**
+ * Exactly-once: rows whose publish outcome is unknown. The claim stays with `owner` (so nobody
+ * republishes them blindly) but expires now, so recovery takes them over at once.
+ */
+export async function abandonClaims(
+  db: Queryable,
+  seqs: string[],
+  owner: string,
+  error: string,
+): Promise<void> {
+  if (seqs.length === 0) return;
+  await db.query(
+    `UPDATE outbox SET claim_expires_at = now(), attempts = attempts + 1, last_error = $3
+     WHERE seq = ANY($1::int8[]) AND status = 'PENDING' AND claimed_by = $2`,
+    [seqs, owner, error],
+  );
+}
+
+/** Owners whose claims have expired, with the earliest start of those claims. */
+export async function expiredOwners(
+  db: Queryable,
+  limit = 20,
+): Promise<{ owner: string; since: Date }[]> {
+  const rows = await db.query<{ owner: string; since: Date | null }>(
+    `SELECT claimed_by AS owner, min(coalesce(claimed_at, created_at)) AS since FROM outbox
+     WHERE status = 'PENDING' AND claimed_by IS NOT NULL AND claim_expires_at < now()
+     GROUP BY claimed_by ORDER BY 2 LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => ({ owner: r.owner, since: new Date(r.since ?? 0) }));
+}
+
+/**
+ * Exactly-once: moves the expired claims of `from` to `to` (recovery's first step, before it
+ * fences `from`): from here on `from` can neither mark nor release these rows. The claim's start
+ * is kept, so a later read-back still covers `from`'s transactions.
+ */
+export async function takeOverClaims(
+  db: Queryable,
+  from: string,
+  to: string,
+  leaseMs: number,
+): Promise<{ seq: string; id: string; claimedAt: Date }[]> {
+  const rows = await db.query<{ seq: string; id: string; claimed_at: Date }>(
+    `UPDATE outbox SET claimed_by = $2, claim_expires_at = now() + ($3::int * interval '1 ms'),
+       claimed_at = coalesce(claimed_at, created_at)
+     WHERE status = 'PENDING' AND claimed_by = $1 AND claim_expires_at < now()
+     RETURNING seq::text AS seq, id::text AS id, claimed_at`,
+    [from, to, leaseMs],
+  );
+  return rows.map((r) => ({ seq: r.seq, id: r.id, claimedAt: new Date(r.claimed_at) }));
 }
 
 /** Moves a row the broker will never accept out of the line, keeping its error for operators. */
@@ -253,19 +342,29 @@ export interface PendingScan {
  * scan of 38,000 pending rows, 172,000 buffers, to return 500). The check is a LIMIT 1 subquery
  * (one index probe per row) for the reason given in acceptEvents.
  */
-export async function scanPending(db: Queryable, limit: number, after = "0"): Promise<PendingScan> {
+export async function scanPending(
+  db: Queryable,
+  limit: number,
+  after = "0",
+  exactlyOnce = false,
+): Promise<PendingScan> {
+  // Exactly-once: any claim, live or expired, keeps the relay off the row (and off the rows of
+  // its key behind it) until its owner marks or releases it, or recovery has dealt with it.
   const rows = await db.query<RawRow & { eligible: boolean }>(
     `WITH candidates AS MATERIALIZED (
        SELECT seq AS cseq FROM outbox WHERE status = 'PENDING' AND seq > $2::int8
        ORDER BY seq LIMIT $1)
      SELECT ${ROW_COLUMNS},
-       (o.claim_expires_at IS NULL OR o.claim_expires_at < now())
+       (CASE WHEN $3::bool THEN o.claimed_by IS NULL
+             ELSE o.claim_expires_at IS NULL OR o.claim_expires_at < now() END)
        AND (SELECT 1 FROM outbox p WHERE p.aggregateid = o.aggregateid
               AND p.status = 'PENDING' AND p.seq < o.seq
-              AND (p.claim_expires_at >= now() OR p.seq <= $2::int8) LIMIT 1) IS NULL AS eligible
+              AND ((CASE WHEN $3::bool THEN p.claimed_by IS NOT NULL
+                         ELSE p.claim_expires_at >= now() END) OR p.seq <= $2::int8)
+              LIMIT 1) IS NULL AS eligible
      FROM candidates JOIN outbox o ON o.seq = candidates.cseq
      ORDER BY o.seq`,
-    [limit, after],
+    [limit, after, exactlyOnce],
   );
   return {
     rows: rows.filter((r) => r.eligible).map(toRow),
