@@ -89,3 +89,83 @@ export function broker(
     },
   };
 }
+
+/** A three-node KRaft cluster of `scripts/kafka.sh --brokers 3` on private ports. */
+export interface Cluster {
+  /** Client ports of nodes 1-3: port, port + 2, port + 4. */
+  ports: number[];
+  /** "127.0.0.1:<port>" of every node. */
+  brokers: string[];
+  /** Starts every node that is not running (resumes paused ones) and waits for all three. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Deletes every node's data (stops them first). */
+  reset(): Promise<void>;
+  /** Starts one node (1-based) and waits until it answers with all three brokers registered. */
+  startNode(node: number): Promise<void>;
+  /** Graceful stop of one node. */
+  stopNode(node: number): Promise<void>;
+  /** SIGKILL of one node. */
+  killNode(node: number): Promise<void>;
+  /** SIGSTOP of one node (a stalled broker). */
+  pauseNode(node: number): Promise<void>;
+  /** SIGCONT of one node. */
+  resumeNode(node: number): Promise<void>;
+  /** The node (1-based) whose client port is `port`. */
+  nodeOf(port: number): number;
+  /**
+   * Transactions the brokers know of, from Kafka's own `kafka-transactions.sh list`
+   * (org.apache.kafka.tools.TransactionsCommand): transactional id and state.
+   */
+  transactions(): Promise<{ id: string; state: string }[]>;
+}
+
+/** A handle on the three-node cluster whose first node serves clients on `port`. */
+export function cluster(port: number): Cluster {
+  if (!Number.isInteger(port) || SHARED_PORTS.has(port)) {
+    throw new RangeError(`a test cluster needs a private port, got ${port}`);
+  }
+  const ports = [port, port + 2, port + 4];
+  const env = { ...Deno.env.toObject(), KAFKA_PORT: String(port) };
+  const ctl = async (...args: string[]) => {
+    const r = await run("bash", [`${ROOT}scripts/kafka.sh`, ...args, "--brokers", "3"], { env });
+    if (r.code !== 0) throw new Error(`kafka.sh ${args.join(" ")} (port ${port}) failed: ${r.out}`);
+    return r.out.trim();
+  };
+  const dir = Deno.env.get("KAFKA_LOCAL_DIR") ?? `${ROOT}.cache/kafka`;
+  const brokers = ports.map((p) => `127.0.0.1:${p}`);
+  return {
+    ports,
+    brokers,
+    start: () => ctl("start").then(() => {}),
+    stop: () => ctl("stop").then(() => {}),
+    reset: () => ctl("reset").then(() => {}),
+    startNode: (n) => ctl("start", "--node", String(n)).then(() => {}),
+    stopNode: (n) => ctl("stop", "--node", String(n)).then(() => {}),
+    killNode: (n) => ctl("kill", "--node", String(n)).then(() => {}),
+    pauseNode: (n) => ctl("pause", "--node", String(n)).then(() => {}),
+    resumeNode: (n) => ctl("resume", "--node", String(n)).then(() => {}),
+    nodeOf(p) {
+      const i = ports.indexOf(p);
+      if (i < 0) throw new RangeError(`port ${p} is not a node of the cluster on ${port}`);
+      return i + 1;
+    },
+    async transactions() {
+      const r = await run("java", [
+        "-cp",
+        `${dir}/jars/*`,
+        `-Dlog4j2.configurationFile=${dir}/log4j2.properties`,
+        "org.apache.kafka.tools.TransactionsCommand",
+        "--bootstrap-server",
+        brokers.join(","),
+        "list",
+      ]);
+      if (r.code !== 0) throw new Error(`kafka-transactions list failed: ${r.out}`);
+      // TransactionalId  Coordinator  ProducerId  TransactionState (log lines may come first)
+      const lines = r.stdout.split("\n");
+      const header = lines.findIndex((l) => l.startsWith("TransactionalId"));
+      return lines.slice(header + 1).map((l) => l.trim().split(/\s+/))
+        .filter((f) => f.length >= 4).map((f) => ({ id: f[0]!, state: f[3]! }));
+    },
+  };
+}

@@ -138,6 +138,9 @@ export function createGroupConsumer(opts: GroupConsumerOptions): GroupConsumer {
         heartbeatInterval: Math.min(3000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
         maxWaitTimeInMs: 500,
         allowAutoTopicCreation: false,
+        // read_committed: records of aborted transactions (an exactly-once publisher fenced
+        // mid-transaction) are never delivered, and open ones are waited for.
+        readUncommitted: false,
       });
       listen(c);
       consumer = c;

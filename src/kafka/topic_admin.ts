@@ -108,3 +108,30 @@ export async function brokerAnswers(
     clearTimeout(timer);
   }
 }
+
+/** The broker (node id) leading each partition of `topic`. */
+export function partitionLeaders(
+  brokers: string[],
+  topic: string,
+  opts: TopicAdminOptions = {},
+): Promise<Map<number, number>> {
+  return withAdmin(brokers, opts, async (admin) => {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const parts = meta.topics[0]?.partitions ?? [];
+    return new Map(parts.map((p) => [p.partitionId, p.leader]));
+  });
+}
+
+/**
+ * The partition of Kafka's transaction state log that holds `transactionalId` (the broker
+ * leading it is that id's transaction coordinator): abs(String.hashCode) modulo the log's
+ * partition count, as the broker computes it.
+ */
+export function transactionStatePartition(transactionalId: string, partitions: number): number {
+  let h = 0;
+  for (let i = 0; i < transactionalId.length; i++) {
+    h = (Math.imul(h, 31) + transactionalId.charCodeAt(i)) | 0;
+  }
+  const abs = h === -2147483648 ? 0 : Math.abs(h);
+  return abs % partitions;
+}

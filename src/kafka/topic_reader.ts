@@ -156,6 +156,22 @@ async function consume(
     const where = [...left.values()].map((r) => `partition ${r.partition} (up to ${r.end})`);
     fail(new TopicReadError(`reading ${topic} timed out after ${timeoutMs} ms in ${where}`));
   }, timeoutMs);
+  /** A partition is read once a batch ends at or past its end offset. */
+  const reached = (partition: number, lastOffset: string) => {
+    const range = byPartition.get(partition);
+    if (wanted || !range || range.end === null) return;
+    if (BigInt(lastOffset) + 1n >= range.end) {
+      left.delete(partition);
+      if (left.size === 0) settle(true);
+    }
+  };
+  // A batch of nothing but transaction markers or aborted records never reaches eachBatch;
+  // kafkajs still reports where it ended. Without this, a partition whose last entry is a
+  // commit marker would never count as read to its end.
+  consumer.on(
+    consumer.events.END_BATCH_PROCESS,
+    (e) => reached(e.payload.partition, e.payload.lastOffset),
+  );
   consumer.on(consumer.events.CRASH, (e) => {
     // A retriable crash (a group coordinator still loading after a broker restart, say) is
     // followed by kafkajs restarting the consumer by itself; the deadline above still bounds it.
@@ -189,10 +205,7 @@ async function consume(
         }
         if (wanted) {
           if (missing.size === 0) settle(true);
-        } else if (range.end !== null && BigInt(batch.lastOffset()) + 1n >= range.end) {
-          left.delete(batch.partition);
-          if (left.size === 0) settle(true);
-        }
+        } else reached(batch.partition, batch.lastOffset());
         return Promise.resolve();
       },
     });

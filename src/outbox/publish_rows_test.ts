@@ -80,6 +80,7 @@ Deno.test("publish rows: a healthy batch goes out as one produce request", async
     published: ["1", "2", "3"],
     deadLettered: [],
     unpublished: [],
+    uncertain: [],
     failure: null,
   });
   assertEquals(kafka.batches, [["e1", "e2", "e3"]]);
@@ -88,7 +89,13 @@ Deno.test("publish rows: a healthy batch goes out as one produce request", async
 Deno.test("publish rows: a bad record is set aside alone, the rows around it are published", async () => {
   const { kafka, store, publish } = setup();
   const out = await publish(rows("a", BAD, "c"));
-  assertEquals(out, { published: ["1", "3"], deadLettered: ["2"], unpublished: [], failure: null });
+  assertEquals(out, {
+    published: ["1", "3"],
+    deadLettered: ["2"],
+    unpublished: [],
+    uncertain: [],
+    failure: null,
+  });
   assertEquals(store.deadLettered, ["2"]);
   // The batch, then each row on its own, in order.
   assertEquals(kafka.batches, [["e1", "e2", "e3"], ["e1"], ["e2"], ["e3"]]);
