@@ -6,8 +6,9 @@
  *                   [--warmup <s>] [--profile] [--keep] [--out <file>] [--help]
  *
  * Phases: bare route (JSON + validation, no I/O), naive route (one single-row insert per
- * request), healthy (Kafka up), Kafka down (breaker OPEN), drain (Kafka back, backlog published),
- * and breaker overhead (deno bench: ours vs opossum vs cockatiel). Each phase has a warm-up on
+ * request), healthy (Kafka up), healthy in exactly-once mode (a second service with
+ * DELIVERY_GUARANTEE=exactly-once, its own schema and topic), Kafka down (breaker OPEN), drain
+ * (Kafka back, backlog published), and breaker overhead (deno bench: ours vs opossum vs cockatiel). Each phase has a warm-up on
  * its route first. The headline figures are CPU microseconds per request of the service,
  * Postgres (the whole cluster), the Kafka broker and wrk, read from /proc before and after the
  * phase. `--profile` adds one more healthy phase under the V8 profiler and prints the service's
@@ -128,26 +129,31 @@ async function main() {
   const db = createPostgresDb(DATABASE_URL, { schema, poolSize: 2 });
   const cleanUp = async () => {
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}_eo" CASCADE`).catch(() => {});
     await db.close();
     if (!kafkaWasRunning && !args.keep) await kafka.reset().catch(() => {});
   };
   const inspectPort = freePort();
+  const serviceEnv = (schema: string, topic: string, extra: Record<string, string> = {}) => ({
+    PORT: String(freePort()),
+    DATABASE_URL,
+    DATABASE_SCHEMA: schema,
+    KAFKA_BROKERS: BROKER,
+    KAFKA_TOPIC: topic,
+    ADMIN_TOKEN,
+    BENCH_ROUTES: "true",
+    LOG_LEVEL: "warn",
+    KAFKA_REQUEST_TIMEOUT_MS: "1000",
+    KAFKA_DELIVERY_TIMEOUT_MS: "2000",
+    BREAKER_WAIT_DURATION_IN_OPEN_STATE_MS: "2000",
+    ...extra,
+  });
+  const eoSchema = `${schema}_eo`;
+  const eoTopic = `${topic}-eo`;
   const service = await spawnService({
     name: "bench",
     denoFlags: ["-A", ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : [])],
-    env: {
-      PORT: String(freePort()),
-      DATABASE_URL,
-      DATABASE_SCHEMA: schema,
-      KAFKA_BROKERS: BROKER,
-      KAFKA_TOPIC: topic,
-      ADMIN_TOKEN,
-      BENCH_ROUTES: "true",
-      LOG_LEVEL: "warn",
-      KAFKA_REQUEST_TIMEOUT_MS: "1000",
-      KAFKA_DELIVERY_TIMEOUT_MS: "2000",
-      BREAKER_WAIT_DURATION_IN_OPEN_STATE_MS: "2000",
-    },
+    env: serviceEnv(schema, topic),
     startTimeoutMs: 30_000,
     ready: true,
     maxLines: 1000,
@@ -165,17 +171,19 @@ async function main() {
   try {
     let nonce = Math.floor(Date.now() / 1000) % 1_000_000 * 10;
     const postmaster = postmasterPid(Number(new URL(DATABASE_URL).port || 5432));
+    let target = { base, pid: service.pid };
     const processes = {
-      service: () => service.pid,
+      service: () => target.pid,
       postgres: () => postmaster,
       kafka: () => kafka.pid(),
     };
     const phase = async (name: string, path: string, route: string) => {
+      const { base } = target;
       // Warm-up on the same route: V8's and the broker's JIT, pools, the topic's metadata.
       if (WARMUP > 0) await wrk(base, path, ++nonce, WARMUP);
       const before = await statusCounts(base, route);
       const cpuBefore = sampleCpu(processes);
-      const [r, peak] = await withRss(service.pid, () => wrk(base, path, ++nonce));
+      const [r, peak] = await withRss(target.pid, () => wrk(base, path, ++nonce));
       const cpu = perRequestUs(cpuBefore, sampleCpu(processes), r.requests);
       const statuses = diff(await statusCounts(base, route), before);
       const result: PhaseResult = {
@@ -213,6 +221,29 @@ async function main() {
     await phase("bare (no I/O)", "/bench/bare", "/bench/bare");
     await phase("naive insert per request", "/bench/naive", "/bench/naive");
     await phase("healthy (Kafka up)", "/payments", "/payments");
+    // The same phase in exactly-once mode: a second service, its own schema and topic, so the
+    // two modes are measured in one run against the same broker and Postgres.
+    const eo = await spawnService({
+      name: "bench-eo",
+      env: serviceEnv(eoSchema, eoTopic, { DELIVERY_GUARANTEE: "exactly-once" }),
+      startTimeoutMs: 30_000,
+      ready: true,
+      maxLines: 1000,
+      echoStderr: true,
+    });
+    try {
+      target = { base: eo.base, pid: eo.pid };
+      await runWrk(ROOT, `${eo.base}/payments`, {
+        threads: 1,
+        connections: 4,
+        seconds: 1,
+        nonce: ++nonce,
+      });
+      await phase("healthy, exactly-once (Kafka up)", "/payments", "/payments");
+    } finally {
+      target = { base, pid: service.pid };
+      await eo.stop();
+    }
     if (PROFILE) {
       const n = ++nonce;
       stages = await profiledPhase({
@@ -297,7 +328,7 @@ async function main() {
     // No loss: every event stored by the healthy and Kafka-down phases is in the topic.
     const rows = await db.query<{ id: string }>("SELECT id::text AS id FROM outbox");
     const expected = new Set(rows.map((r) => r.id));
-    const acknowledged = results.slice(2).reduce(
+    const acknowledged = results.slice(2).filter((r) => !r.phase.includes("exactly-once")).reduce(
       (n, r) => n + (r.statuses["201"] ?? 0) + (r.statuses["202"] ?? 0),
       0,
     );
@@ -309,6 +340,26 @@ async function main() {
       topicMessages: messages,
       lost: expected.size - seen.size,
     };
+    // Exactly-once: every event the second service stored is in its topic, once.
+    const eoRows = await db.query<{ id: string }>(
+      `SELECT id::text AS id FROM "${eoSchema}".outbox`,
+    );
+    const eoExpected = new Set(eoRows.map((r) => r.id));
+    const eoRead = await readTopic({
+      brokers: [BROKER],
+      topic: eoTopic,
+      timeoutMs: 120_000,
+      clientId: "bench-verify-eo",
+    });
+    const eoSeen = new Set(eoRead.records.map((r) => r.eventId).filter((id) => eoExpected.has(id)));
+    verification = {
+      ...verification,
+      exactlyOnceStored: eoExpected.size,
+      exactlyOnceFound: eoSeen.size,
+      exactlyOnceLost: eoExpected.size - eoSeen.size,
+      exactlyOnceDuplicates: eoRead.records.length -
+        new Set(eoRead.records.map((r) => r.eventId)).size,
+    };
     console.log(`bench: verification ${JSON.stringify(verification)}`);
   } finally {
     await service.stop();
@@ -316,11 +367,16 @@ async function main() {
   }
 
   const naive = results.find((r) => r.phase.startsWith("naive"))!;
-  const healthy = results.find((r) => r.phase.startsWith("healthy"))!;
+  const healthy = results.find((r) => r.phase === "healthy (Kafka up)")!;
+  const healthyEo = results.find((r) => r.phase.startsWith("healthy, exactly-once"))!;
   const down = results.find((r) => r.phase.startsWith("Kafka down"))!;
   const ours = overhead["ours: CircuitBreaker.execute"] ?? NaN;
   const ratios = {
     healthyOverNaive: healthy.requestsPerSecond / naive.requestsPerSecond,
+    exactlyOnceOverAtLeastOnceRequestsPerSecond: healthyEo.requestsPerSecond /
+      healthy.requestsPerSecond,
+    exactlyOnceOverAtLeastOnceServiceCpu: healthyEo.cpuUsPerRequest.service /
+      healthy.cpuUsPerRequest.service,
     kafkaDownOverNaive: down.requestsPerSecond / naive.requestsPerSecond,
     oursOverOpossum: ours / (overhead["opossum: fire"] ?? NaN),
     oursOverCockatiel: ours / (overhead["cockatiel: execute"] ?? NaN),
@@ -348,8 +404,11 @@ async function main() {
 
   const table = renderReport(report);
   console.log(`\n${table}\n\nbench: results written to ${OUT}`);
-  if (verification.lost !== 0) {
-    console.error("bench: FAILED: accepted events are missing from the topic");
+  if (
+    verification.lost !== 0 || verification.exactlyOnceLost !== 0 ||
+    verification.exactlyOnceDuplicates !== 0
+  ) {
+    console.error("bench: FAILED: accepted events are missing from the topic, or duplicated");
     Deno.exit(1);
   }
 }

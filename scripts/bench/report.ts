@@ -27,6 +27,8 @@ export interface BenchReport {
   breakerOverheadNs: Record<string, number>;
   ratios: {
     healthyOverNaive: number;
+    exactlyOnceOverAtLeastOnceRequestsPerSecond: number;
+    exactlyOnceOverAtLeastOnceServiceCpu: number;
     kafkaDownOverNaive: number;
     oursOverOpossum: number;
     oursOverCockatiel: number;
@@ -70,11 +72,17 @@ export function renderReport(report: BenchReport): string {
     "| ratio | value |",
     "|---|---:|",
     `| healthy / naive | ${f(ratios.healthyOverNaive, 2)}x |`,
+    `| exactly-once / at-least-once, healthy requests/s | ${
+      f(ratios.exactlyOnceOverAtLeastOnceRequestsPerSecond, 2)
+    }x |`,
+    `| exactly-once / at-least-once, healthy service CPU per event | ${
+      f(ratios.exactlyOnceOverAtLeastOnceServiceCpu, 2)
+    }x |`,
     `| Kafka down / naive | ${f(ratios.kafkaDownOverNaive, 2)}x |`,
     `| ours / opossum (time per call) | ${f(ratios.oursOverOpossum, 2)} |`,
     `| ours / cockatiel (time per call) | ${f(ratios.oursOverCockatiel, 2)} |`,
     "",
-    `No loss: ${verification.foundInTopic} of ${verification.storedEvents} stored events found in the topic (lost: ${verification.lost}).`,
+    `No loss: ${verification.foundInTopic} of ${verification.storedEvents} stored events found in the topic (lost: ${verification.lost}); exactly-once: ${verification.exactlyOnceFound} of ${verification.exactlyOnceStored} found, ${verification.exactlyOnceDuplicates} duplicates.`,
     `Machine: ${machine.cpus} CPUs, ${machine.memoryGb} GiB, ${machine.os}, Deno ${machine.deno}; wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s; load generator, Postgres, Kafka and service on the same machine.`,
   ].join("\n");
 }

@@ -42,8 +42,21 @@ export interface RecordProcessorOptions {
 export function createRecordProcessor(opts: RecordProcessorOptions): RecordHandler {
   const { dedupe, metrics, logger } = opts;
   const now = opts.now ?? Date.now;
+  // The highest offset processed per partition. A record at or below it is Kafka delivering the
+  // same record again (the group resumed from its last committed offset after a rebalance or a
+  // coordinator failover), not a second copy of an event: skipped, and not counted as one.
+  const processedUpTo = new Map<number, bigint>();
   return async (record) => {
     metrics.consumed(record.partition);
+    const offset = BigInt(record.offset);
+    const upTo = processedUpTo.get(record.partition);
+    if (upTo !== undefined && offset <= upTo) {
+      logger.debug("redelivered record skipped", {
+        partition: record.partition,
+        offset: record.offset,
+      });
+      return;
+    }
     const eventId = eventIdOf(record);
     if (eventId === null) {
       logger.warn("record without an event id: processed, cannot be deduplicated", {
@@ -51,6 +64,7 @@ export function createRecordProcessor(opts: RecordProcessorOptions): RecordHandl
         offset: record.offset,
       });
     } else if (dedupe.seen(eventId)) {
+      processedUpTo.set(record.partition, offset);
       metrics.duplicate(record.partition);
       logger.debug("duplicate dropped", {
         eventId,
@@ -66,6 +80,7 @@ export function createRecordProcessor(opts: RecordProcessorOptions): RecordHandl
       if (eventId !== null) dedupe.forget(eventId);
       throw e;
     }
+    processedUpTo.set(record.partition, offset);
     metrics.processed(now());
   };
 }

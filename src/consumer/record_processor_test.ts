@@ -75,7 +75,7 @@ Deno.test("processor: a record without an event id is applied every time", async
   });
   const bare = { ...outboxRecord("x"), headers: {}, value: "plain text" };
   await handle(bare);
-  await handle(bare);
+  await handle({ ...bare, offset: "1" });
   assertEquals(applied, 2);
   assertEquals(seen.duplicate, 0);
 });
@@ -99,4 +99,28 @@ Deno.test("processor: a failed apply is not remembered, so the re-delivered copy
   assertEquals(applied, ["e"]);
   assertEquals(seen.duplicate, 0);
   assertEquals(seen.processed.length, 1);
+});
+
+Deno.test("processor: a record delivered again at an offset already processed is skipped, not counted as a duplicate", async () => {
+  const { seen, metrics } = recordingMetrics();
+  const applied: string[] = [];
+  const handle = createRecordProcessor({
+    dedupe: createDedupeWindow(10),
+    metrics,
+    logger: silentLogger,
+    apply: (_r, id) => void applied.push(id!),
+  });
+  // The group resumed from its last commit (offset 1 of partition 0) after a failover.
+  for (
+    const [id, offset] of [["a", 0], ["b", 1], ["c", 2], ["b", 1], ["c", 2], ["d", 3]] as const
+  ) {
+    await handle(outboxRecord(id, 0, offset));
+  }
+  // A second copy of an event at a new offset is still a duplicate.
+  await handle(outboxRecord("a", 0, 4));
+  // Offsets are per partition.
+  await handle(outboxRecord("e", 1, 0));
+  assertEquals(applied, ["a", "b", "c", "d", "e"]);
+  assertEquals(seen.consumed, 8);
+  assertEquals(seen.duplicate, 1);
 });

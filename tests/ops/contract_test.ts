@@ -90,6 +90,8 @@ const LEFT_AT_DEFAULT = new Set([
   "OUTBOX_COMMIT_LINGER_MS",
   "KAFKA_LINGER_MS",
   "BODY_LIMIT_BYTES",
+  // A test failpoint, never set in a deployment.
+  "FAILPOINT",
 ]);
 
 Deno.test("every variable src/config.ts reads is passed by compose or deliberately left at its default", async () => {
