@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local Apache Kafka without Docker: one KRaft node (combined broker + controller), or with
-# `--brokers 3` a three-node cluster on one machine (replication factor 3, min.insync.replicas=2,
-# the transaction state log replicated the same way). The jars come from Maven Central through
+# `--brokers 3` a cluster on one machine: three brokers (replication factor 3,
+# min.insync.replicas=2, the transaction state log replicated the same way) and a KRaft controller
+# of its own, so that brokers going down never takes the metadata quorum with them. The jars come from Maven Central through
 # scripts/kafka/pom.xml and are cached under $KAFKA_LOCAL_DIR (default .cache/kafka).
 # See `scripts/kafka.sh help`.
 set -euo pipefail
@@ -10,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 dir=${KAFKA_LOCAL_DIR:-$root/.cache/kafka}
 port=${KAFKA_PORT:-9092}
-controller_port=${KAFKA_CONTROLLER_PORT:-9093}
+controller_port=${KAFKA_CONTROLLER_PORT:-$((port + 1))}
 start_timeout=${KAFKA_START_TIMEOUT_S:-90}
 heap=${KAFKA_HEAP:-512m}
 jars=$dir/jars
@@ -39,23 +40,30 @@ layout=$dir/cluster-$port.brokers
 if [ -z "$brokers" ]; then brokers=$(cat "$layout" 2>/dev/null || echo 1); fi
 case "$brokers" in 1 | 3) ;; *) die "--brokers must be 1 or 3, got \"$brokers\"" ;; esac
 if [ -n "$only_node" ] && ! { [ "$only_node" -ge 1 ] 2>/dev/null && [ "$only_node" -le "$brokers" ]; }; then
-  die "--node must be between 1 and $brokers, got \"$only_node\""
+  die "--node must be a broker between 1 and $brokers, got \"$only_node\""
 fi
 
-# Node i (1-based) serves clients on port + 2(i-1) and its controller on the port after that;
-# a single node keeps KAFKA_CONTROLLER_PORT.
+# Broker i (1-based) serves clients on port + 2(i-1). The controller listens on
+# KAFKA_CONTROLLER_PORT: inside the single node, or as node 0 of a cluster (a process of its own).
 node_port() { echo $((port + 2 * ($1 - 1))); }
-node_controller_port() {
-  if [ "$brokers" = 1 ]; then echo "$controller_port"; else echo $((port + 2 * ($1 - 1) + 1)); fi
+nodes() {
+  if [ -n "$only_node" ]; then echo "$only_node"
+  elif [ "$brokers" = 1 ]; then echo 1
+  else seq 0 "$brokers"; fi
 }
-nodes() { if [ -n "$only_node" ]; then echo "$only_node"; else seq 1 "$brokers"; fi; }
 use_node() {
   node=$1
-  nport=$(node_port "$node")
-  ncport=$(node_controller_port "$node")
-  data=$dir/data-$nport
-  pidfile=$dir/broker-$nport.pid
-  logfile=$dir/broker-$nport.log
+  if [ "$node" = 0 ]; then
+    nport=$controller_port
+    data=$dir/data-controller-$nport
+    pidfile=$dir/controller-$nport.pid
+    logfile=$dir/controller-$nport.log
+  else
+    nport=$(node_port "$node")
+    data=$dir/data-$nport
+    pidfile=$dir/broker-$nport.pid
+    logfile=$dir/broker-$nport.log
+  fi
 }
 use_node 1
 
@@ -103,20 +111,29 @@ fetch() {
 
 write_config() {
   mkdir -p "$dir"
-  local rf=$brokers isr=1 quorum voters="" i
+  local rf=$brokers isr=1 roles listeners advertised="" quorum
   [ "$brokers" = 3 ] && isr=2
   if [ "$brokers" = 1 ]; then
-    quorum="controller.quorum.bootstrap.servers=127.0.0.1:$ncport"
+    roles=broker,controller
+    quorum="controller.quorum.bootstrap.servers=127.0.0.1:$controller_port"
+    listeners="PLAINTEXT://127.0.0.1:$nport,CONTROLLER://127.0.0.1:$controller_port"
+    advertised="advertised.listeners=PLAINTEXT://127.0.0.1:$nport"
+  elif [ "$node" = 0 ]; then
+    roles=controller
+    quorum="controller.quorum.voters=0@127.0.0.1:$controller_port"
+    listeners="CONTROLLER://127.0.0.1:$controller_port"
   else
-    for i in $(seq 1 "$brokers"); do voters="$voters${voters:+,}$i@127.0.0.1:$(node_controller_port "$i")"; done
-    quorum="controller.quorum.voters=$voters"
+    roles=broker
+    quorum="controller.quorum.voters=0@127.0.0.1:$controller_port"
+    listeners="PLAINTEXT://127.0.0.1:$nport"
+    advertised="advertised.listeners=PLAINTEXT://127.0.0.1:$nport"
   fi
   cat >"$dir/server-$nport.properties" <<PROPS
-process.roles=broker,controller
+process.roles=$roles
 node.id=$node
 $quorum
-listeners=PLAINTEXT://127.0.0.1:$nport,CONTROLLER://127.0.0.1:$ncport
-advertised.listeners=PLAINTEXT://127.0.0.1:$nport
+listeners=$listeners
+$advertised
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
@@ -169,6 +186,8 @@ wait_ready() {
   local deadline=$((SECONDS + start_timeout))
   while [ $SECONDS -lt $deadline ]; do
     alive || { tail -n 40 "$logfile" >&2; die "the broker exited during start-up (log tail above)"; }
+    # The controller serves no clients; the brokers' answers tell it is there.
+    [ "$node" = 0 ] && return 0
     if deno run --allow-net --allow-env --allow-read "$here/kafka_probe.ts" "127.0.0.1:$nport" "$brokers" 2>/dev/null; then
       return 0
     fi
@@ -210,7 +229,7 @@ start() {
   # A cluster answers once its controllers have a quorum: wait for every node after starting all.
   for n in $(nodes); do use_node "$n"; wait_ready; done
   local list=""
-  for n in $(nodes); do list="$list${list:+,}127.0.0.1:$(node_port "$n")"; done
+  for n in $(nodes); do [ "$n" = 0 ] || list="$list${list:+,}127.0.0.1:$(node_port "$n")"; done
   echo "kafka.sh: $brokers-broker Kafka ready on $list"
 }
 
@@ -259,7 +278,11 @@ status_node() {
 status() {
   local n
   if [ "$brokers" = 1 ]; then status_node; return 0; fi
-  for n in $(nodes); do use_node "$n"; echo "node $n 127.0.0.1:$nport $(status_node) pid $(pid)"; done
+  for n in $(nodes); do
+    use_node "$n"
+    if [ "$n" = 0 ]; then echo "controller 127.0.0.1:$nport $(status_node) pid $(pid)"
+    else echo "broker $n 127.0.0.1:$nport $(status_node) pid $(pid)"; fi
+  done
 }
 
 reset() {

@@ -68,6 +68,13 @@ const SUITES: Suite[] = [
     cmd: ["deno", "run", "-A", "tests/faults/run.ts"],
   },
   {
+    name:
+      "exactly-once fault matrix on three brokers (7 seeded runs, one per fault, independent checker)",
+    needs: ["postgres", "kafka"],
+    kind: "script",
+    cmd: ["deno", "run", "-A", "tests/exactly_once/run.ts", "--runs", "7"],
+  },
+  {
     name: "soak, 60 s with Kafka outages",
     needs: ["postgres", "kafka"],
     kind: "script",

@@ -90,9 +90,12 @@ export function broker(
   };
 }
 
-/** A three-node KRaft cluster of `scripts/kafka.sh --brokers 3` on private ports. */
+/**
+ * A cluster of `scripts/kafka.sh --brokers 3` on private ports: three brokers and a KRaft
+ * controller of its own on `port + 1`.
+ */
 export interface Cluster {
-  /** Client ports of nodes 1-3: port, port + 2, port + 4. */
+  /** Client ports of brokers 1-3: port, port + 2, port + 4. */
   ports: number[];
   /** "127.0.0.1:<port>" of every node. */
   brokers: string[];
@@ -126,7 +129,12 @@ export function cluster(port: number): Cluster {
     throw new RangeError(`a test cluster needs a private port, got ${port}`);
   }
   const ports = [port, port + 2, port + 4];
-  const env = { ...Deno.env.toObject(), KAFKA_PORT: String(port) };
+  // The controller listens on port + 1 (the test runner exports its own broker's ports).
+  const env = {
+    ...Deno.env.toObject(),
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(port + 1),
+  };
   const ctl = async (...args: string[]) => {
     const r = await run("bash", [`${ROOT}scripts/kafka.sh`, ...args, "--brokers", "3"], { env });
     if (r.code !== 0) throw new Error(`kafka.sh ${args.join(" ")} (port ${port}) failed: ${r.out}`);

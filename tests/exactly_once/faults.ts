@@ -160,3 +160,43 @@ export const FAULTS: Fault[] = [
     },
   },
 ];
+
+/** Cases of the same cluster in at-least-once mode (item: three brokers without transactions). */
+export const AT_LEAST_ONCE_FAULTS: Fault[] = [
+  {
+    name: "at-least-once: rolling restart of all three brokers",
+    instances: () => [{ DELIVERY_GUARANTEE: "at-least-once" }],
+    async inject(ctx) {
+      await settleIn(ctx);
+      for (const node of [1, 2, 3]) {
+        ctx.log(`rolling restart: node ${node}`);
+        await ctx.cluster.stopNode(node);
+        await ctx.cluster.startNode(node);
+      }
+      return ["nodes 1, 2, 3 stopped and started one after the other"];
+    },
+  },
+  {
+    name: "at-least-once: two of three brokers down",
+    instances: () => [{ DELIVERY_GUARANTEE: "at-least-once" }],
+    async inject(ctx) {
+      await settleIn(ctx);
+      ctx.log("SIGKILL brokers 2 and 3 (min.insync.replicas=2 cannot be met)");
+      await ctx.cluster.killNode(2);
+      await ctx.cluster.killNode(3);
+      // The controller fences a broker after its session timeout (9 s); from then the ISR is the
+      // one broker left and produce answers NOT_ENOUGH_REPLICAS.
+      await sleep(15_000);
+      const [r] = await ctx.db.query<{ n: string; err: string | null }>(
+        `SELECT count(*)::text AS n, max(last_error) AS err FROM outbox WHERE status = 'PENDING'`,
+      );
+      ctx.log("restarting brokers 2 and 3");
+      await ctx.cluster.start();
+      return [
+        `15 s with one broker of three: ${r?.n ?? 0} events held in the outbox, last error: ${
+          r?.err ?? "none"
+        }`,
+      ];
+    },
+  },
+];
