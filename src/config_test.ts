@@ -114,3 +114,31 @@ Deno.test("a size beyond its bound or a zero slow-call threshold is named by var
     /BREAKER_SLOW_CALL_DURATION_THRESHOLD_MS: slowCallDurationThreshold must be .*got 0/,
   );
 });
+
+Deno.test("delivery guarantee: at-least-once by default, exactly-once on request, anything else named", () => {
+  assertEquals(loadConfig({}).deliveryGuarantee, "at-least-once");
+  const eo = loadConfig({
+    DELIVERY_GUARANTEE: "exactly-once",
+    KAFKA_REQUEST_TIMEOUT_MS: "1000",
+    KAFKA_DELIVERY_TIMEOUT_MS: "2000",
+  });
+  assertEquals(eo.deliveryGuarantee, "exactly-once");
+  assertEquals(eo.transactionTimeoutMs, 17_000, "delivery deadline + 15 s by default");
+  assertEquals(eo.killAfterCommit, null);
+  const err = assertThrows(
+    () =>
+      loadConfig({
+        DELIVERY_GUARANTEE: "exactly_once",
+        KAFKA_TRANSACTION_TIMEOUT_MS: "999",
+        FAILPOINT: "kill-after-commit:0",
+      }),
+    ConfigError,
+  );
+  assertMatch(err.message, /DELIVERY_GUARANTEE .*at-least-once.*exactly-once.* got "exactly_once"/);
+  assertMatch(err.message, /KAFKA_TRANSACTION_TIMEOUT_MS must be in \[1000, 900000\], got 999/);
+  assertMatch(
+    err.message,
+    /FAILPOINT must be kill-after-commit:<n> \(n >= 1\), got "kill-after-commit:0"/,
+  );
+  assertEquals(loadConfig({ FAILPOINT: "kill-after-commit:12" }).killAfterCommit, 12);
+});

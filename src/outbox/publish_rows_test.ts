@@ -2,6 +2,7 @@ import { assertEquals } from "@std/assert";
 import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { createTestClock } from "../breaker/test_clock.ts";
 import type { OutboundRecord, Publisher } from "../kafka/publisher.ts";
+import { isUncertain, StaleOwnerError, UncertainPublishError } from "../kafka/errors.ts";
 import { silentLogger } from "../log.ts";
 import type { Queryable } from "./db.ts";
 import { createRowPublisher, type PublishableRow } from "./publish_rows.ts";
@@ -142,4 +143,68 @@ Deno.test("publish rows: a bad row that cannot be dead-lettered stays pending wi
   assertEquals(out.deadLettered, []);
   assertEquals(out.unpublished, ["2", "3"]);
   assertEquals(out.failure?.notPermitted, false);
+});
+
+/** An exactly-once publisher: owner `o/1`; rows of another owner or an uncertain commit fail. */
+function fakeTransactional(outcome: "ok" | "uncertain" | "definite" = "ok") {
+  const sent: { owner: string | undefined; ids: string[] }[] = [];
+  const publisher: Publisher = {
+    publish(records: OutboundRecord[], owner?: string) {
+      sent.push({ owner, ids: records.map((r) => r.eventId) });
+      if (owner !== "o/1") return Promise.reject(new StaleOwnerError(owner ?? "", "o/1"));
+      if (outcome === "uncertain") {
+        return Promise.reject(new UncertainPublishError(new Error("EndTxn timed out")));
+      }
+      if (outcome === "definite") return Promise.reject(new Error("Connection error"));
+      return Promise.resolve();
+    },
+    connect: () => Promise.resolve(),
+    ping: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    transactional: { owner: () => "o/1", fence: () => Promise.resolve(), retire: () => {} },
+  };
+  const breaker = new CircuitBreaker("t", {}, { clock: createTestClock() });
+  const publish = createRowPublisher({
+    db: fakeDb().db,
+    breaker,
+    publisher,
+    errors: { ...errors, isUncertain },
+    logger: silentLogger,
+  });
+  return { publish, sent };
+}
+
+function owned(owner: string, ...ids: string[]): PublishableRow[] {
+  return ids.map((id) => ({
+    seq: id,
+    id,
+    aggregateid: "k",
+    type: "PAYMENT_CREATED",
+    payload: "{}",
+    claimedBy: owner,
+  }));
+}
+
+Deno.test("publish rows, exactly-once: one transaction as the rows' owner, the owner in each record's headers", async () => {
+  const { publish, sent } = fakeTransactional();
+  const out = await publish(owned("o/1", "1", "2"));
+  assertEquals(out.published, ["1", "2"]);
+  assertEquals(sent, [{ owner: "o/1", ids: ["1", "2"] }]);
+});
+
+Deno.test("publish rows, exactly-once: rows of a dropped producer are never sent, they go to recovery", async () => {
+  const { publish, sent } = fakeTransactional();
+  const out = await publish([...owned("o/0", "1"), ...owned("o/1", "2")]);
+  assertEquals(out.published, ["2"]);
+  assertEquals(out.uncertain, ["1"]);
+  assertEquals(sent.map((s) => s.ids), [["2"]]);
+});
+
+Deno.test("publish rows, exactly-once: an unknown commit outcome is uncertain, a surely aborted one goes back in line", async () => {
+  const uncertain = await fakeTransactional("uncertain").publish(owned("o/1", "1", "2"));
+  assertEquals(uncertain.uncertain, ["1", "2"]);
+  assertEquals(uncertain.unpublished, []);
+  const definite = await fakeTransactional("definite").publish(owned("o/1", "1", "2"));
+  assertEquals(definite.uncertain, []);
+  assertEquals(definite.unpublished, ["1", "2"]);
 });
