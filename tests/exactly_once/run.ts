@@ -35,8 +35,8 @@ const args = parseArgs(Deno.args, {
 const runs = Number(args.runs ?? FAULTS.length);
 const seed = Number(args.seed ?? 1);
 const only = args.only === undefined ? null : Number(args.only);
-if (!Number.isInteger(runs) || runs < 1) {
-  throw new RangeError(`--runs must be >= 1, got ${args.runs}`);
+if (!Number.isInteger(runs) || runs < 0) {
+  throw new RangeError(`--runs must be >= 0 (0: the at-least-once cases only), got ${args.runs}`);
 }
 if (!Number.isInteger(seed)) throw new RangeError(`--seed must be an integer, got ${args.seed}`);
 if (only !== null && !(only >= 1 && only <= FAULTS.length)) {
