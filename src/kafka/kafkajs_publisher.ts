@@ -59,8 +59,11 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
   let producer: Producer | null = null;
   let connecting: Promise<Producer> | null = null;
   let topicReady = false;
-  // The topic's partitions, so a batch is sent one partition per request (byPartition).
+  // The topic's partitions, so a batch is sent one partition per request (byPartition), unless
+  // the cluster has one broker: then every request goes to it and one request carries them all.
+  // Both are read again after a failed send (a cluster may have grown meanwhile).
   let partitionMetadata: PartitionMetadata[] = [];
+  let singleBroker = false;
   const partitioner = Partitioners.DefaultPartitioner();
   let closed = false;
   const admin = kafka.admin({ retry: { retries: 0 } });
@@ -111,6 +114,7 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
     const old = producer ?? connecting;
     producer = null;
     connecting = null;
+    topicReady = false;
     if (tx) {
       // The dropped producer's id may have an open or committing transaction: it is never
       // initialised again here, only fenced by whoever recovers its rows.
@@ -176,6 +180,7 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
       const meta = await admin.fetchTopicMetadata({ topics: [opts.topic] });
       partitionMetadata = meta.topics[0]?.partitions ?? [];
       if (partitionMetadata.length === 0) throw new Error(`topic ${opts.topic} has no partitions`);
+      singleBroker = (await admin.describeCluster()).brokers.length === 1;
     });
     topicReady = true;
   }
@@ -196,10 +201,12 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
    * brokers), and the failed one's sequence numbers are handed back under them, so a later batch
    * can be acknowledged as a duplicate without being written (4 acknowledged events missing after
    * a rolling restart of three brokers, at-least-once). A send that touches one partition has
-   * nothing else in flight when it retries.
+   * nothing else in flight when it retries. With one broker in the cluster every request goes to
+   * it, so one request carries every partition (key undefined: kafkajs's partitioner decides).
    */
-  function byPartition(messages: Message[]): Map<number, Message[]> {
-    const out = new Map<number, Message[]>();
+  function byPartition(messages: Message[]): Map<number | undefined, Message[]> {
+    const out = new Map<number | undefined, Message[]>();
+    if (singleBroker) return out.set(undefined, messages);
     for (const m of messages) {
       const partition = partitioner({
         topic: opts.topic,
