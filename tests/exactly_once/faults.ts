@@ -55,6 +55,17 @@ async function killAndRestart(ctx: FaultContext, node: number, why: string): Pro
   return `killed node ${node} (${why}), restarted after 3 s`;
 }
 
+/** Stops and starts brokers 1, 2 and 3 one after the other, a seeded moment into the load. */
+async function rollingRestart(ctx: FaultContext): Promise<string[]> {
+  await settleIn(ctx);
+  for (const node of [1, 2, 3]) {
+    ctx.log(`rolling restart: node ${node}`);
+    await ctx.cluster.stopNode(node);
+    await ctx.cluster.startNode(node);
+  }
+  return ["nodes 1, 2, 3 stopped and started one after the other"];
+}
+
 /** Waits a seeded 1.5-4.5 s into the load. */
 const settleIn = (ctx: FaultContext) => sleep(1500 + Math.floor(ctx.rng() * 3000));
 
@@ -118,15 +129,7 @@ export const FAULTS: Fault[] = [
   {
     name: "rolling restart of all three brokers",
     instances: () => [{}],
-    async inject(ctx) {
-      await settleIn(ctx);
-      for (const node of [1, 2, 3]) {
-        ctx.log(`rolling restart: node ${node}`);
-        await ctx.cluster.stopNode(node);
-        await ctx.cluster.startNode(node);
-      }
-      return ["nodes 1, 2, 3 stopped and started one after the other"];
-    },
+    inject: rollingRestart,
   },
   {
     name: "two instances racing for the same rows (claims expire early)",
@@ -166,15 +169,7 @@ export const AT_LEAST_ONCE_FAULTS: Fault[] = [
   {
     name: "at-least-once: rolling restart of all three brokers",
     instances: () => [{ DELIVERY_GUARANTEE: "at-least-once" }],
-    async inject(ctx) {
-      await settleIn(ctx);
-      for (const node of [1, 2, 3]) {
-        ctx.log(`rolling restart: node ${node}`);
-        await ctx.cluster.stopNode(node);
-        await ctx.cluster.startNode(node);
-      }
-      return ["nodes 1, 2, 3 stopped and started one after the other"];
-    },
+    inject: rollingRestart,
   },
   {
     name: "at-least-once: two of three brokers down",

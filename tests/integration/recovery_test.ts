@@ -5,6 +5,7 @@
  * and the read-back are recorded); the fault matrix runs the same code against real brokers.
  */
 import { assertEquals } from "@std/assert";
+import type { Transactional } from "../../src/kafka/publisher.ts";
 import { silentLogger } from "../../src/log.ts";
 import { createPostgresDb, type Db } from "../../src/outbox/db.ts";
 import { migrate } from "../../src/outbox/migrations.ts";
@@ -35,6 +36,21 @@ async function withOutbox(fn: (db: Db) => Promise<void>): Promise<void> {
   }
 }
 
+/** The recovery under test, with Kafka played by `transactional` and `readCommitted`. */
+function recoveryOf(
+  db: Db,
+  transactional: Transactional,
+  readCommitted: (sinceMs: number) => Promise<Set<string>>,
+) {
+  return createRecovery({
+    db,
+    logger: silentLogger,
+    leaseMs: 30_000,
+    transactional,
+    readCommitted,
+  });
+}
+
 async function rowsOf(db: Db) {
   return await db.query<{ id: string; status: string; claimed_by: string | null }>(
     "SELECT id::text AS id, status, claimed_by FROM outbox ORDER BY seq",
@@ -55,24 +71,18 @@ Deno.test({
       assertEquals((await scanPending(db, 10, "0", true)).rows.length, 0);
 
       const log: string[] = [];
-      const recovery = createRecovery({
-        db,
-        logger: silentLogger,
-        leaseMs: 30_000,
-        transactional: {
-          owner: () => "live/3",
-          retire: () => log.push("retire"),
-          async fence(owner) {
-            // The rows are still the owner's when it is fenced: the take-over comes after.
-            const held = (await rowsOf(db)).filter((r) => r.claimed_by === owner).length;
-            log.push(`fence ${owner} holding ${held}`);
-          },
+      const recovery = recoveryOf(db, {
+        owner: () => "live/3",
+        retire: () => log.push("retire"),
+        async fence(owner) {
+          // The rows are still the owner's when it is fenced: the take-over comes after.
+          const held = (await rowsOf(db)).filter((r) => r.claimed_by === owner).length;
+          log.push(`fence ${owner} holding ${held}`);
         },
-        readCommitted(sinceMs) {
-          log.push(`read back from ${sinceMs <= Date.now() - 60_000 ? "before the claims" : "?"}`);
-          // The dead owner committed p1 and p3 before it died.
-          return Promise.resolve(new Set([events[0]!.id, events[2]!.id]));
-        },
+      }, (sinceMs) => {
+        log.push(`read back from ${sinceMs <= Date.now() - 60_000 ? "before the claims" : "?"}`);
+        // The dead owner committed p1 and p3 before it died.
+        return Promise.resolve(new Set([events[0]!.id, events[2]!.id]));
       });
       const report = await recovery.run();
       assertEquals(log, ["fence dead/0 holding 3", "read back from before the claims"]);
@@ -103,17 +113,11 @@ Deno.test({
       await acceptEvents(db, [event("p1")], { claimFor: "me/0", leaseMs: 0 });
       let owner = "me/0";
       const fenced: string[] = [];
-      const recovery = createRecovery({
-        db,
-        logger: silentLogger,
-        leaseMs: 30_000,
-        transactional: {
-          owner: () => owner,
-          retire: () => (owner = "me/1"),
-          fence: (o) => Promise.resolve(void fenced.push(o)),
-        },
-        readCommitted: () => Promise.resolve(new Set<string>()),
-      });
+      const recovery = recoveryOf(db, {
+        owner: () => owner,
+        retire: () => (owner = "me/1"),
+        fence: (o) => Promise.resolve(void fenced.push(o)),
+      }, () => Promise.resolve(new Set<string>()));
       const report = await recovery.run();
       assertEquals(owner, "me/1");
       assertEquals(fenced, ["me/0"]);
@@ -132,18 +136,11 @@ Deno.test({
       await acceptEvents(db, [e], { claimFor: "dead/0", leaseMs: 0 });
       let fail = true;
       const fenced: string[] = [];
-      const recovery = createRecovery({
-        db,
-        logger: silentLogger,
-        leaseMs: 30_000,
-        transactional: {
-          owner: () => "live/0",
-          retire: () => {},
-          fence: (o) => Promise.resolve(void fenced.push(o)),
-        },
-        readCommitted: () =>
-          fail ? Promise.reject(new Error("broker down")) : Promise.resolve(new Set([e.id])),
-      });
+      const recovery = recoveryOf(db, {
+        owner: () => "live/0",
+        retire: () => {},
+        fence: (o) => Promise.resolve(void fenced.push(o)),
+      }, () => fail ? Promise.reject(new Error("broker down")) : Promise.resolve(new Set([e.id])));
       let error = "";
       await recovery.run().catch((err) => (error = (err as Error).message));
       assertEquals(error, "broker down");
