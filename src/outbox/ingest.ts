@@ -10,8 +10,8 @@ import { errorMessage } from "../error_message.ts";
 import type { Db } from "./db.ts";
 import { createBatcher } from "./batcher.ts";
 import { createRowPublisher, type PublishableRow, type PublishErrors } from "./publish_rows.ts";
+import { abandonClaims } from "./claims.ts";
 import {
-  abandonClaims,
   acceptEvents,
   type AcceptOutcome,
   markPublished,

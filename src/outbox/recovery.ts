@@ -19,13 +19,8 @@ import type { Transactional } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Queryable } from "./db.ts";
-import {
-  abandonClaims,
-  expiredOwners,
-  markPublished,
-  releaseClaims,
-  takeOverClaims,
-} from "./repository.ts";
+import { abandonClaims, expiredOwners, takeOverClaims } from "./claims.ts";
+import { markPublished, releaseClaims } from "./repository.ts";
 
 /** Records are timestamped by the producer's clock and claims by Postgres': read from earlier. */
 const CLOCK_MARGIN_MS = 60_000;

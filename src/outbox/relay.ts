@@ -10,9 +10,8 @@ import { errorMessage } from "../error_message.ts";
 import type { Db, Leadership } from "./db.ts";
 import { createRowPublisher, type PublishErrors } from "./publish_rows.ts";
 import { createRecovery } from "./recovery.ts";
+import { abandonClaims, claimRows } from "./claims.ts";
 import {
-  abandonClaims,
-  claimRows,
   markPublished,
   type OutboxRow,
   prunePublished,
