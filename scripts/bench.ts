@@ -15,7 +15,6 @@
  * CPU per request by stage. Prints a markdown table with ratios and writes the figures as JSON;
  * then checks that every accepted event is in the topic.
  */
-import { readTopic } from "../src/kafka/topic_reader.ts";
 import { parseArgs } from "@std/cli/parse-args";
 import { createPostgresDb } from "../src/outbox/db.ts";
 import { freePortPair } from "./free_port.ts";
@@ -27,6 +26,7 @@ import { spawnService } from "./lib/service_process.ts";
 import { freePort } from "./lib/util.ts";
 import { ensureWrk, runWrk, sh, type WrkResult } from "./bench/wrk.ts";
 import { diff, json, statusCounts, until, withRss } from "./bench/probe.ts";
+import { storedInTopic } from "./bench/verify.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const USAGE = `usage: deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
@@ -102,19 +102,6 @@ async function breakerOverhead(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const b of report.benches) out[b.name] = b.results[0].ok.avg; // nanoseconds
   return out;
-}
-
-/** The ids of `expected` found in the topic, and how many records were read. */
-async function readTopicIds(topic: string, expected: Set<string>, timeoutMs: number) {
-  const { records } = await readTopic({
-    brokers: [BROKER],
-    topic,
-    untilIds: expected,
-    timeoutMs,
-    clientId: "bench-verify",
-  });
-  const seen = new Set(records.map((r) => r.eventId).filter((id) => expected.has(id)));
-  return { seen, messages: records.length };
 }
 
 async function main() {
@@ -325,40 +312,29 @@ async function main() {
     overhead = await breakerOverhead();
     console.log(`bench: breaker overhead (ns/call): ${JSON.stringify(overhead)}`);
 
-    // No loss: every event stored by the healthy and Kafka-down phases is in the topic.
-    const rows = await db.query<{ id: string }>("SELECT id::text AS id FROM outbox");
-    const expected = new Set(rows.map((r) => r.id));
+    // No loss: every event stored by the healthy and Kafka-down phases is in the topic, and
+    // every event the exactly-once service stored is in its topic once.
     const acknowledged = results.slice(2).filter((r) => !r.phase.includes("exactly-once")).reduce(
       (n, r) => n + (r.statuses["201"] ?? 0) + (r.statuses["202"] ?? 0),
       0,
     );
-    const { seen, messages } = await readTopicIds(topic, expected, SMOKE ? 60_000 : 180_000);
-    verification = {
-      storedEvents: expected.size,
-      acknowledgedInMeasuredPhases: acknowledged,
-      foundInTopic: seen.size,
-      topicMessages: messages,
-      lost: expected.size - seen.size,
-    };
-    // Exactly-once: every event the second service stored is in its topic, once.
-    const eoRows = await db.query<{ id: string }>(
-      `SELECT id::text AS id FROM "${eoSchema}".outbox`,
-    );
-    const eoExpected = new Set(eoRows.map((r) => r.id));
-    const eoRead = await readTopic({
+    const timeoutMs = SMOKE ? 60_000 : 180_000;
+    const alo = await storedInTopic(db, "outbox", { brokers: [BROKER], topic, timeoutMs });
+    const once = await storedInTopic(db, `"${eoSchema}".outbox`, {
       brokers: [BROKER],
       topic: eoTopic,
-      timeoutMs: 120_000,
-      clientId: "bench-verify-eo",
+      timeoutMs,
     });
-    const eoSeen = new Set(eoRead.records.map((r) => r.eventId).filter((id) => eoExpected.has(id)));
     verification = {
-      ...verification,
-      exactlyOnceStored: eoExpected.size,
-      exactlyOnceFound: eoSeen.size,
-      exactlyOnceLost: eoExpected.size - eoSeen.size,
-      exactlyOnceDuplicates: eoRead.records.length -
-        new Set(eoRead.records.map((r) => r.eventId)).size,
+      storedEvents: alo.stored,
+      acknowledgedInMeasuredPhases: acknowledged,
+      foundInTopic: alo.found,
+      topicMessages: alo.messages,
+      lost: alo.lost,
+      exactlyOnceStored: once.stored,
+      exactlyOnceFound: once.found,
+      exactlyOnceLost: once.lost,
+      exactlyOnceDuplicates: once.duplicates,
     };
     console.log(`bench: verification ${JSON.stringify(verification)}`);
   } finally {
