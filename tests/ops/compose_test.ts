@@ -38,6 +38,47 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "docker-compose config: the kafka-cluster profile renders three brokers, replicated, for the service",
+  ignore: noCompose,
+  async fn() {
+    requireTool("docker-compose", "docker-compose");
+    const dir = await Deno.makeTempDir();
+    try {
+      // .env.example with the three-broker lines its comment gives, as an operator would edit it.
+      const example = await readRepoText(FILES.envExample);
+      const cluster = [...example.matchAll(/^#   ([A-Z_]+=\S+)$/gm)].map((m) => m[1]!);
+      assertEquals(cluster.length, 5, "the five three-broker lines of .env.example");
+      await Deno.writeTextFile(`${dir}/cluster.env`, `${example}\n${cluster.join("\n")}\n`);
+      const r = await compose(["config"], `${dir}/cluster.env`);
+      assertSucceeded(r, "docker-compose config with the kafka-cluster lines");
+      const doc = parseYaml(r.stdout) as { services: Record<string, ComposeService> };
+      assert(doc.services["kafka-2"] && doc.services["kafka-3"], "brokers 2 and 3 run");
+      for (const name of ["kafka", "kafka-2", "kafka-3"]) {
+        const env = serviceEnv(doc.services[name]!);
+        assertEquals(
+          env.KAFKA_CONTROLLER_QUORUM_VOTERS,
+          "1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093",
+        );
+        assertEquals(env.KAFKA_DEFAULT_REPLICATION_FACTOR, "3");
+        assertEquals(env.KAFKA_MIN_INSYNC_REPLICAS, "2");
+        assertEquals(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR, "2");
+      }
+      assertEquals(
+        serviceEnv(doc.services["payment-ingest"]!).KAFKA_BROKERS,
+        "kafka:19092,kafka-2:19092,kafka-3:19092",
+      );
+      assertEquals(
+        serviceEnv(doc.services["payment-consumer"]!).KAFKA_BROKERS,
+        "kafka:19092,kafka-2:19092,kafka-3:19092",
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "docker-compose config refuses to render without the required secrets",
   ignore: noCompose,
   async fn() {
@@ -54,13 +95,15 @@ Deno.test({
   },
 });
 
-Deno.test("compose: the stack has the expected services, ngrok only under its profile", async () => {
+Deno.test("compose: the stack has the expected services, ngrok and brokers 2-3 only under their profiles", async () => {
   const { compose } = await loadCompose();
   const names = Object.keys(compose.services).sort();
   assertEquals(names, [
     "alertmanager",
     "grafana",
     "kafka",
+    "kafka-2",
+    "kafka-3",
     "kafka-exporter",
     "ngrok",
     "payment-consumer",
@@ -70,7 +113,9 @@ Deno.test("compose: the stack has the expected services, ngrok only under its pr
   ]);
   for (const [name, svc] of Object.entries(compose.services)) {
     if (name === "ngrok") assertEquals(svc.profiles, ["ngrok"]);
-    else assertEquals(svc.profiles, undefined, `${name} must start without a profile`);
+    else if (name === "kafka-2" || name === "kafka-3") {
+      assertEquals(svc.profiles, ["kafka-cluster"]);
+    } else assertEquals(svc.profiles, undefined, `${name} must start without a profile`);
   }
 });
 
@@ -230,7 +275,10 @@ Deno.test("compose: Kafka listeners serve the compose network and the host", asy
     advertised.includes("EXTERNAL://${KAFKA_ADVERTISED_HOST:-127.0.0.1}:${KAFKA_HOST_PORT:-9092}"),
     advertised.join(","),
   );
-  assertEquals(serviceEnv(compose.services["payment-ingest"]!).KAFKA_BROKERS, "kafka:19092");
+  assertEquals(
+    serviceEnv(compose.services["payment-ingest"]!).KAFKA_BROKERS,
+    "${KAFKA_BOOTSTRAP:-kafka:19092}",
+  );
   assert(
     (compose.services["kafka-exporter"]!.command as string[]).includes(
       "--kafka.server=kafka:19092",
