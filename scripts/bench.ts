@@ -3,7 +3,7 @@
  * Kafka, driven by wrk over loopback, with baselines measured in the same run.
  *
  *   deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
- *                   [--warmup <s>] [--profile] [--keep] [--out <file>] [--help]
+ *                   [--warmup <s>] [--brokers 1|3] [--profile] [--keep] [--out <file>] [--help]
  *
  * Phases: bare route (JSON + validation, no I/O), naive route (one single-row insert per
  * request), healthy (Kafka up), healthy in exactly-once mode (a second service with
@@ -21,7 +21,7 @@ import { freePortPair } from "./free_port.ts";
 import { profiledPhase } from "./bench/profile.ts";
 import { perRequestUs, postmasterPid, sampleCpu } from "./bench/cpu.ts";
 import { type BenchReport, type PhaseResult, renderReport } from "./bench/report.ts";
-import { broker } from "./lib/kafka_ctl.ts";
+import { broker, cluster } from "./lib/kafka_ctl.ts";
 import { spawnService } from "./lib/service_process.ts";
 import { freePort } from "./lib/util.ts";
 import { ensureWrk, runWrk, sh, type WrkResult } from "./bench/wrk.ts";
@@ -30,23 +30,25 @@ import { storedInTopic } from "./bench/verify.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const USAGE = `usage: deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
-                       [--warmup <s>] [--profile] [--keep] [--out <file>]
+                       [--warmup <s>] [--brokers 1|3] [--profile] [--keep] [--out <file>]
 
   --smoke            a short run (2 s phases, 8 connections, 1 s warm-up); figures not judged
   --duration <s>     seconds per measured phase (default 10, smoke 2)
   --connections <n>  wrk connections (default 64, smoke 8)
   --threads <n>      wrk threads (default 1)
   --warmup <s>       warm-up seconds before each phase (default 3, smoke 1)
+  --brokers 1|3      one broker (default), or three (replication factor 3,
+                     min.insync.replicas=2): CPU per event of each broker is printed
   --profile          one more healthy phase under the V8 profiler: CPU per request by stage
   --keep             keep the bench's Kafka broker (BENCH_KAFKA_PORT) and its data afterwards
   --out <file>       the JSON report (default bench-results/latest.json, smoke: smoke.json)`;
 const args = parseArgs(Deno.args, {
-  string: ["duration", "connections", "threads", "warmup", "out"],
+  string: ["duration", "connections", "threads", "warmup", "out", "brokers"],
   boolean: ["smoke", "keep", "profile", "help"],
   unknown: (a: string) =>
     fail(
       a.startsWith("-")
-        ? `unknown option "${a}" (known: --smoke --duration --connections --threads --warmup --profile --out)`
+        ? `unknown option "${a}" (known: --smoke --duration --connections --threads --warmup --brokers --profile --out)`
         : `unexpected argument "${a}"`,
     ),
 });
@@ -71,9 +73,21 @@ const WARMUP = positive("warmup", SMOKE ? 1 : 3);
 const PROFILE = args.profile;
 if (args.out === "") fail("option --out needs a value");
 const OUT = args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`;
-const KAFKA_PORT = Deno.env.get("BENCH_KAFKA_PORT") ?? String(freePortPair(29292));
-const kafka = broker(Number(KAFKA_PORT), Number(KAFKA_PORT) + 1, { allowSharedPorts: true });
-const BROKER = kafka.address;
+if (args.brokers !== undefined && args.brokers !== "1" && args.brokers !== "3") {
+  fail(`--brokers must be 1 or 3, got "${args.brokers}"`);
+}
+const KAFKA_PORT = Number(Deno.env.get("BENCH_KAFKA_PORT") ?? freePortPair(29292));
+/** The bench's Kafka: one broker, or a three-broker cluster (ports +0, +2, +4; controller +1). */
+const kafka = args.brokers === "3"
+  ? (() => {
+    const c = cluster(KAFKA_PORT);
+    return { ...c, brokers: c.brokers, pids: () => c.pids() };
+  })()
+  : (() => {
+    const b = broker(KAFKA_PORT, KAFKA_PORT + 1, { allowSharedPorts: true });
+    return { ...b, brokers: [b.address], pids: () => [b.pid()] };
+  })();
+const BROKERS = kafka.brokers;
 const DATABASE_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
 
@@ -110,7 +124,7 @@ async function main() {
   }
   const schema = `bench_${crypto.randomUUID().slice(0, 8)}`;
   const topic = `bench-${crypto.randomUUID().slice(0, 8)}`;
-  console.log(`bench: Kafka on ${BROKER}, Postgres schema ${schema}, topic ${topic}`);
+  console.log(`bench: Kafka on ${BROKERS.join(",")}, Postgres schema ${schema}, topic ${topic}`);
   const kafkaWasRunning = (await kafka.status()) === "running";
   await kafka.start();
   const db = createPostgresDb(DATABASE_URL, { schema, poolSize: 2 });
@@ -125,7 +139,7 @@ async function main() {
     PORT: String(freePort()),
     DATABASE_URL,
     DATABASE_SCHEMA: schema,
-    KAFKA_BROKERS: BROKER,
+    KAFKA_BROKERS: BROKERS.join(","),
     KAFKA_TOPIC: topic,
     ADMIN_TOKEN,
     BENCH_ROUTES: "true",
@@ -162,7 +176,7 @@ async function main() {
     const processes = {
       service: () => target.pid,
       postgres: () => postmaster,
-      kafka: () => kafka.pid(),
+      kafka: () => kafka.pids(),
     };
     const phase = async (name: string, path: string, route: string) => {
       const { base } = target;
@@ -189,7 +203,11 @@ async function main() {
       console.log(
         `bench: ${name}: CPU µs/request service ${us.service.toFixed(0)}, Postgres ${
           us.postgres.toFixed(0)
-        }, Kafka ${us.kafka.toFixed(0)}, wrk ${us.wrk.toFixed(0)}; ` +
+        }, Kafka ${us.kafka.toFixed(0)}${
+          us.kafkaBrokers.length > 1
+            ? ` (brokers ${us.kafkaBrokers.map((b) => b.toFixed(0)).join(" / ")})`
+            : ""
+        }, wrk ${us.wrk.toFixed(0)}; ` +
           `${result.requestsPerSecond.toFixed(0)} req/s, p99 ${r.p99_ms.toFixed(1)} ms, ` +
           `statuses ${JSON.stringify(statuses)}, errors ${result.errors}, peak RSS ${
             peak.toFixed(0)
@@ -319,9 +337,9 @@ async function main() {
       0,
     );
     const timeoutMs = SMOKE ? 60_000 : 180_000;
-    const alo = await storedInTopic(db, "outbox", { brokers: [BROKER], topic, timeoutMs });
+    const alo = await storedInTopic(db, "outbox", { brokers: BROKERS, topic, timeoutMs });
     const once = await storedInTopic(db, `"${eoSchema}".outbox`, {
-      brokers: [BROKER],
+      brokers: BROKERS,
       topic: eoTopic,
       timeoutMs,
     });

@@ -97,20 +97,30 @@ function cmdline(pid: number): string {
 export interface Processes {
   service: () => number | null;
   postgres: () => number | null;
-  kafka: () => number | null;
+  /** Every Kafka broker (one, or the three of a cluster). */
+  kafka: () => (number | null)[];
 }
 
 /** CPU ms of each measured process at one instant. */
 export interface CpuSample {
   service: number;
   postgres: number;
+  /** All brokers together. */
   kafka: number;
+  /** Each broker. */
+  kafkaBrokers: number[];
 }
 
 /** Reads the CPU ms of every measured process. */
 export function sampleCpu(p: Processes): CpuSample {
   const of = (pid: number | null) => pid === null ? 0 : treeCpuMs(pid);
-  return { service: of(p.service()), postgres: of(p.postgres()), kafka: of(p.kafka()) };
+  const kafkaBrokers = p.kafka().map(of);
+  return {
+    service: of(p.service()),
+    postgres: of(p.postgres()),
+    kafka: kafkaBrokers.reduce((a, b) => a + b, 0),
+    kafkaBrokers,
+  };
 }
 
 /** CPU µs per request of each process between two samples. */
@@ -119,7 +129,11 @@ export function perRequestUs(
   after: CpuSample,
   requests: number,
 ): CpuSample {
-  const per = (k: keyof CpuSample) =>
-    requests > 0 ? Math.max(0, after[k] - before[k]) * 1000 / requests : NaN;
-  return { service: per("service"), postgres: per("postgres"), kafka: per("kafka") };
+  const perUs = (a: number, b: number) => requests > 0 ? Math.max(0, a - b) * 1000 / requests : NaN;
+  return {
+    service: perUs(after.service, before.service),
+    postgres: perUs(after.postgres, before.postgres),
+    kafka: perUs(after.kafka, before.kafka),
+    kafkaBrokers: after.kafkaBrokers.map((a, i) => perUs(a, before.kafkaBrokers[i] ?? 0)),
+  };
 }

@@ -49,7 +49,10 @@ export function renderReport(report: BenchReport): string {
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ...results.map((r) => {
       const us = r.cpuUsPerRequest;
-      return `| ${r.phase} | ${f(us.service)} | ${f(us.postgres)} | ${f(us.kafka)} | ${
+      const brokers = (us.kafkaBrokers ?? []).length > 1
+        ? ` (${us.kafkaBrokers.map((b) => f(b)).join(" / ")})`
+        : "";
+      return `| ${r.phase} | ${f(us.service)} | ${f(us.postgres)} | ${f(us.kafka)}${brokers} | ${
         f(us.wrk)
       } | ${f(r.requestsPerSecond)} | ${f(r.p50Ms, 1)} | ${f(r.p99Ms, 1)} | ${
         f(r.p999Ms, 1)

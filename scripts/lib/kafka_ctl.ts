@@ -78,16 +78,19 @@ export function broker(
     reset: () => ctl("reset").then(() => {}),
     status: () => ctl("status"),
     logs: () => ctl("logs"),
-    pid() {
-      try {
-        const pid = Number(Deno.readTextFileSync(`${dir}/broker-${port}.pid`).trim());
-        Deno.statSync(`/proc/${pid}`);
-        return pid;
-      } catch {
-        return null;
-      }
-    },
+    pid: () => pidFrom(`${dir}/broker-${port}.pid`),
   };
+}
+
+/** The live process whose id a pid file holds, or null. */
+function pidFrom(file: string): number | null {
+  try {
+    const pid = Number(Deno.readTextFileSync(file).trim());
+    Deno.statSync(`/proc/${pid}`);
+    return pid;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -114,6 +117,12 @@ export interface Cluster {
   pauseNode(node: number): Promise<void>;
   /** SIGCONT of one node. */
   resumeNode(node: number): Promise<void>;
+  /** The process ids of brokers 1-3 (null for one that is not running). */
+  pids(): (number | null)[];
+  /** running (every node), or stopped. */
+  status(): Promise<string>;
+  /** SIGKILL of every node. */
+  kill(): Promise<void>;
   /** The node (1-based) whose client port is `port`. */
   nodeOf(port: number): number;
   /**
@@ -152,6 +161,12 @@ export function cluster(port: number): Cluster {
     stopNode: (n) => ctl("stop", "--node", String(n)).then(() => {}),
     killNode: (n) => ctl("kill", "--node", String(n)).then(() => {}),
     pauseNode: (n) => ctl("pause", "--node", String(n)).then(() => {}),
+    pids: () => ports.map((p) => pidFrom(`${dir}/broker-${p}.pid`)),
+    status: async () =>
+      (await ctl("status")).split("\n").every((l) => l.includes(" running "))
+        ? "running"
+        : "stopped",
+    kill: () => ctl("kill").then(() => {}),
     resumeNode: (n) => ctl("resume", "--node", String(n)).then(() => {}),
     nodeOf(p) {
       const i = ports.indexOf(p);
