@@ -91,6 +91,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     retentionMs: config.outboxRetentionMs,
     onPublished: (n) => metrics.published(n),
     leaseMs: config.relay.leaseMs,
+    onRecovered: (committed, released) => {
+      metrics.recovered(committed, released);
+      metrics.published(committed);
+    },
     // Exactly-once recovery reads back what a fenced owner committed.
     readCommitted: async (sinceMs) => {
       const slice = await readTopic({

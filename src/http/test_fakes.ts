@@ -151,6 +151,7 @@ export function recordingMetrics(): RecordingMetrics {
       metrics.acceptedTotal += count;
     },
     published() {},
+    recovered() {},
     render: () => Promise.resolve(metrics.rendered),
   };
   return metrics;

@@ -21,6 +21,8 @@ export interface Metrics {
   accepted(count: number): void;
   /** Counts events marked published. */
   published(count: number): void;
+  /** Exactly-once recovery: rows found committed (marked) and rows handed back to the relay. */
+  recovered(committed: number, released: number): void;
   /** The Prometheus text exposition. */
   render(): Promise<string>;
 }
@@ -168,6 +170,14 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     help: "Outbox events marked published",
     registers: [registry],
   });
+  const recovered = new Counter({
+    name: "outbox_recovered_total",
+    help:
+      "Exactly-once recovery of an expired owner's rows: found committed in Kafka and marked, or released to the relay",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  for (const outcome of ["committed", "released"]) recovered.inc({ outcome }, 0);
   let lastStats: OutboxStats = {
     pending: 0,
     oldestPendingAgeSeconds: null,
@@ -274,6 +284,10 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     accepted: (n) => accepted.inc(n),
     published: (n) => published.inc(n),
+    recovered(committed, released) {
+      recovered.inc({ outcome: "committed" }, committed);
+      recovered.inc({ outcome: "released" }, released);
+    },
     render: () => registry.metrics(),
   };
 }

@@ -104,6 +104,12 @@ export const METRICS: readonly MetricSpec[] = [
   { name: "outbox_published_total", type: "counter", labels: [], source: "payment-ingest" },
   { name: "outbox_accepted_total", type: "counter", labels: [], source: "payment-ingest" },
   {
+    name: "outbox_recovered_total",
+    type: "counter",
+    labels: ["outcome"],
+    source: "payment-ingest",
+  },
+  {
     name: "kafka_publish_duration_seconds",
     type: "histogram",
     labels: ["outcome"],
