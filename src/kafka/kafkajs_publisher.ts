@@ -41,6 +41,11 @@ export interface TransactionalOptions {
 /** A record as the producer sends it. */
 type Message = { key: string; value: string; headers: Record<string, string> };
 
+/** The messages bound to `partition`; as they are when kafkajs's partitioner decides. */
+function withPartition(list: Message[], partition: number | undefined): Message[] {
+  return partition === undefined ? list : list.map((m) => ({ ...m, partition }));
+}
+
 /**
  * Creates a Publisher backed by one kafkajs producer: idempotent (at-least-once), or
  * transactional (exactly-once) with a fresh transactional.id per producer. The producer is
@@ -230,7 +235,7 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
         topic: opts.topic,
         acks: -1,
         timeout: opts.requestTimeoutMs,
-        messages: list.map((m) => ({ ...m, partition })),
+        messages: withPartition(list, partition),
       })
     );
     const failed = (await Promise.allSettled(sends)).find((r) => r.status === "rejected");
@@ -253,7 +258,7 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
           topic: opts.topic,
           acks: -1,
           timeout: opts.requestTimeoutMs,
-          messages: list.map((m) => ({ ...m, partition })),
+          messages: withPartition(list, partition),
         });
       }
     } catch (e) {
