@@ -47,7 +47,7 @@ Deno.test({
     try {
       // .env.example with the three-broker lines its comment gives, as an operator would edit it.
       const example = await readRepoText(FILES.envExample);
-      const cluster = [...example.matchAll(/^#   ([A-Z_]+=\S+)$/gm)].map((m) => m[1]!);
+      const cluster = [...example.matchAll(/^# {3}([A-Z_]+=\S+)$/gm)].map((m) => m[1]!);
       assertEquals(cluster.length, 5, "the five three-broker lines of .env.example");
       await Deno.writeTextFile(`${dir}/cluster.env`, `${example}\n${cluster.join("\n")}\n`);
       const r = await compose(["config"], `${dir}/cluster.env`);
