@@ -43,24 +43,20 @@ export async function abandonClaims(
   );
 }
 
-/** Owners whose claims have expired, with the earliest start of those claims. */
-export async function expiredOwners(
-  db: Queryable,
-  limit = 20,
-): Promise<{ owner: string; since: Date }[]> {
-  const rows = await db.query<{ owner: string; since: Date | null }>(
-    `SELECT claimed_by AS owner, min(coalesce(claimed_at, created_at)) AS since FROM outbox
+/** Owners with expired claims (the read-back starts from what the take-over returns). */
+export async function expiredOwners(db: Queryable, limit = 20): Promise<{ owner: string }[]> {
+  return await db.query<{ owner: string }>(
+    `SELECT DISTINCT claimed_by AS owner FROM outbox
      WHERE status = 'PENDING' AND claimed_by IS NOT NULL AND claim_expires_at < now()
-     GROUP BY claimed_by ORDER BY 2 LIMIT $1`,
+     LIMIT $1`,
     [limit],
   );
-  return rows.map((r) => ({ owner: r.owner, since: new Date(r.since ?? 0) }));
 }
 
 /**
- * Exactly-once: moves the expired claims of `from` to `to` (recovery's first step, before it
- * fences `from`): from here on `from` can neither mark nor release these rows. The claim's start
- * is kept, so a later read-back still covers `from`'s transactions.
+ * Exactly-once: moves the expired claims of `from` to `to` (recovery's step after it fenced
+ * `from`): from here on `from` can neither mark nor release these rows. The claim's start is
+ * kept, so a later read-back still covers `from`'s transactions.
  */
 export async function takeOverClaims(
   db: Queryable,

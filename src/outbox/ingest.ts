@@ -139,7 +139,8 @@ export function createIngest(opts: IngestOptions): Ingest {
 
   // Marks of concurrent publishes share one UPDATE (one per owner in exactly-once mode).
   const marks = createBatcher<OwnedSeqs, void>(async (groups) => {
-    for (const [owner, seqs] of mergeOwned(groups)) {
+    const pairs = groups.flatMap((g) => g.seqs.map((q): [string | null, string] => [g.owner, q]));
+    for (const [owner, seqs] of byOwner(pairs)) {
       await settle(() => markPublished(db, seqs, owner ?? undefined));
     }
     return groups.map(() => undefined);
@@ -155,9 +156,14 @@ export function createIngest(opts: IngestOptions): Ingest {
   async function publishClaimed(rows: PublishableRow[]): Promise<PublishKind[]> {
     const outcome = await publishRows(rows);
     const { published, deadLettered, unpublished, uncertain, failure } = outcome;
-    const owners = new Map(rows.map((r) => [r.seq, tx ? r.claimedBy ?? null : null]));
+    // At-least-once: one group, no owner guard (nothing is built per row).
+    const owners = tx ? new Map(rows.map((r) => [r.seq, r.claimedBy ?? null])) : null;
+    const groupByOwner = (seqs: string[]) =>
+      owners
+        ? byOwner(seqs.map((q): [string | null, string] => [owners.get(q) ?? null, q]))
+        : new Map([[null, seqs]]);
     if (unpublished.length > 0) {
-      for (const [owner, seqs] of groupByOwner(unpublished, owners)) {
+      for (const [owner, seqs] of groupByOwner(unpublished)) {
         await settle(() =>
           releaseClaims(
             db,
@@ -171,7 +177,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       opts.onPending?.();
     }
     if (uncertain.length > 0) {
-      for (const [owner, seqs] of groupByOwner(uncertain, owners)) {
+      for (const [owner, seqs] of groupByOwner(uncertain)) {
         if (owner) await settle(() => abandonClaims(db, seqs, owner, failure?.error ?? ""));
       }
       opts.onPending?.();
@@ -181,7 +187,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       // the relay off the rows until they are marked. At-least-once: unmarked rows (Postgres
       // down) are republished by the relay after the lease, a duplicate, never a loss;
       // exactly-once: recovery reads them back from the topic and marks them.
-      for (const [owner, seqs] of groupByOwner(published, owners)) {
+      for (const [owner, seqs] of groupByOwner(published)) {
         track(marks.submit({ owner, seqs }));
       }
       opts.onPublished?.(published.length);
@@ -265,28 +271,13 @@ interface OwnedSeqs {
   seqs: string[];
 }
 
-/** The seqs grouped by the owner each is claimed by. */
-function groupByOwner(
-  seqs: string[],
-  owners: Map<string, string | null>,
-): Map<string | null, string[]> {
+/** Seqs grouped by the owner each is claimed by, from (owner, seq) pairs. */
+function byOwner(pairs: Iterable<[string | null, string]>): Map<string | null, string[]> {
   const out = new Map<string | null, string[]>();
-  for (const seq of seqs) {
-    const owner = owners.get(seq) ?? null;
+  for (const [owner, seq] of pairs) {
     const group = out.get(owner);
     if (group) group.push(seq);
     else out.set(owner, [seq]);
-  }
-  return out;
-}
-
-/** Batched marks merged per owner. */
-function mergeOwned(groups: OwnedSeqs[]): Map<string | null, string[]> {
-  const out = new Map<string | null, string[]>();
-  for (const g of groups) {
-    const list = out.get(g.owner);
-    if (list) list.push(...g.seqs);
-    else out.set(g.owner, [...g.seqs]);
   }
   return out;
 }
