@@ -92,7 +92,11 @@ export function paymentsRoutes(deps: PaymentsRoutesDeps): Hono {
     }
     const row = await findEvent(db, id).catch(outboxUnavailable(logger, retryAfter));
     if (!row) throw new HttpProblem(404, "Unknown event", `no event with id ${id}`);
-    return c.json(rowView(row));
+    // Kafka has it and the mark is on its way: say so, as the 201 did.
+    const acknowledged = row.status === "PENDING" ? ingest.unmarkedSince(id) : undefined;
+    return c.json(
+      rowView(acknowledged ? { ...row, status: "PUBLISHED", publishedAt: acknowledged } : row),
+    );
   });
 
   return app;

@@ -69,6 +69,7 @@ export function fakeIngest(): FakeIngest {
         : Promise.resolve(ingest.next);
     },
     drain: () => Promise.resolve(),
+    unmarkedSince: () => undefined,
   };
   return ingest;
 }

@@ -92,6 +92,12 @@ export interface Ingest {
   accept(event: NewEvent): Promise<IngestResult>;
   /** Resolves when every background publish started by `accept` has settled. */
   drain(): Promise<void>;
+  /**
+   * When Kafka acknowledged the event but its PUBLISHED mark is still being written (answers do
+   * not wait for the mark), the time of the acknowledgement; otherwise undefined. Readers of the
+   * stored status use it so that no answer after a 201 says PENDING.
+   */
+  unmarkedSince(eventId: string): Date | undefined;
 }
 
 /** Creates the ingest path. */
@@ -101,6 +107,8 @@ export function createIngest(opts: IngestOptions): Ingest {
   const budgetMs = opts.inlineBudgetMs ?? DEFAULT_INLINE_BUDGET_MS;
   const publishRows = createRowPublisher(opts);
   const inFlight = new Set<Promise<unknown>>();
+  // Event ids (lower case) acknowledged by Kafka whose mark is not yet committed.
+  const unmarked = new Map<string, Date>();
   // Exactly-once: rows are claimed by the producer's transactional.id, and only that producer
   // publishes them; every change to a claim is guarded by its owner.
   const tx = opts.publisher.transactional;
@@ -156,6 +164,7 @@ export function createIngest(opts: IngestOptions): Ingest {
   async function publishClaimed(rows: PublishableRow[]): Promise<PublishKind[]> {
     const outcome = await publishRows(rows);
     const { published, deadLettered, unpublished, uncertain, failure } = outcome;
+    const ok = new Set(published);
     // At-least-once: one group, no owner guard (nothing is built per row).
     const owners = tx ? new Map(rows.map((r) => [r.seq, r.claimedBy ?? null])) : null;
     const groupByOwner = (seqs: string[]) =>
@@ -187,13 +196,16 @@ export function createIngest(opts: IngestOptions): Ingest {
       // the relay off the rows until they are marked. At-least-once: unmarked rows (Postgres
       // down) are republished by the relay after the lease, a duplicate, never a loss;
       // exactly-once: recovery reads them back from the topic and marks them.
-      for (const [owner, seqs] of groupByOwner(published)) {
-        track(marks.submit({ owner, seqs }));
-      }
+      const now = new Date();
+      const ids = rows.filter((r) => ok.has(r.seq)).map((r) => r.id.toLowerCase());
+      for (const id of ids) unmarked.set(id, now);
+      const marked = [...groupByOwner(published)].map(([owner, seqs]) =>
+        marks.submit({ owner, seqs })
+      );
+      track(Promise.allSettled(marked).then(() => ids.forEach((id) => unmarked.delete(id))));
       opts.onPublished?.(published.length);
     }
     const dead = new Set(deadLettered);
-    const ok = new Set(published);
     return rows.map((r) =>
       ok.has(r.seq) ? "published" : dead.has(r.seq) ? "dead_lettered" : "pending"
     );
@@ -214,12 +226,15 @@ export function createIngest(opts: IngestOptions): Ingest {
     async accept(event: NewEvent): Promise<IngestResult> {
       const outcome = await commits.submit(event);
       if (outcome.kind === "duplicate") {
+        const acknowledged = outcome.status === "PENDING"
+          ? unmarked.get(event.id.toLowerCase())
+          : undefined;
         return outcome.samePayload
           ? {
             kind: "replay",
-            status: outcome.status,
+            status: acknowledged ? "PUBLISHED" : outcome.status,
             createdAt: outcome.createdAt,
-            publishedAt: outcome.publishedAt,
+            publishedAt: acknowledged ?? outcome.publishedAt,
           }
           : { kind: "conflict", createdAt: outcome.createdAt };
       }
@@ -260,6 +275,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       // A publish that settles adds its mark, so drain until nothing is left.
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
+    unmarkedSince: (eventId) => unmarked.get(eventId.toLowerCase()),
   };
 }
 

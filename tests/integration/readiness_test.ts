@@ -20,6 +20,7 @@ Deno.test({
       accept: () =>
         db.query("SELECT 1").then(() => ({ kind: "pending", createdAt: new Date(), reason: "" })),
       drain: () => Promise.resolve(),
+      unmarkedSince: () => undefined,
     };
     const relay: Relay = {
       start() {},
