@@ -7,7 +7,8 @@ import type { Db } from "../../src/outbox/db.ts";
 import { readTopic, type TopicRecord } from "../../src/kafka/topic_reader.ts";
 import type { Cluster } from "../../scripts/lib/kafka_ctl.ts";
 import type { LoadResult } from "../../scripts/lib/load.ts";
-import { sleep } from "../../scripts/lib/util.ts";
+import { waitDrained } from "../../scripts/lib/checks.ts";
+import { compareRecords } from "../../src/reconcile/compare.ts";
 
 /** The figures of one run. */
 export interface ExactlyOnceVerdict {
@@ -45,7 +46,7 @@ export async function checkExactlyOnce(opts: {
 }): Promise<ExactlyOnceVerdict> {
   const { db, load } = opts;
   const failures: string[] = [];
-  const unsettled = await waitSettled(db, opts.settleMs);
+  const unsettled = await waitDrained(db, opts.settleMs);
   const rows = await db.query<{ id: string; status: string }>(
     "SELECT id::text AS id, status FROM outbox",
   );
@@ -63,7 +64,7 @@ export async function checkExactlyOnce(opts: {
     isolation: "read_uncommitted",
     timeoutMs: 90_000,
   });
-  const records = [...committed.records].sort(byPartitionOffset);
+  const records = [...committed.records].sort(compareRecords);
   const copies = new Map<string, number>();
   for (const r of records) copies.set(r.eventId, (copies.get(r.eventId) ?? 0) + 1);
   let duplicates = 0;
@@ -102,6 +103,7 @@ export async function checkExactlyOnce(opts: {
   }
   if (orderViolations > 0) failures.push(`${orderViolations} per-key order violations`);
   if (unsettled > 0) failures.push(`${unsettled} rows still PENDING when the run ended`);
+  if (unsettled < 0) failures.push("the outbox could not be read when the run ended");
   if (openTransactions.length > 0) {
     failures.push(`transactions left open: ${openTransactions.slice(0, 5).join(", ")}`);
   }
@@ -119,25 +121,6 @@ export async function checkExactlyOnce(opts: {
     openTransactions,
     failures,
   };
-}
-
-/** Waits until no row is PENDING; returns how many still are. */
-async function waitSettled(db: Db, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [r] = await db.query<{ n: string }>(
-      "SELECT count(*)::text AS n FROM outbox WHERE status = 'PENDING'",
-    );
-    const n = Number(r?.n ?? 0);
-    if (n === 0 || Date.now() > deadline) return n;
-    await sleep(250);
-  }
-}
-
-function byPartitionOffset(a: TopicRecord, b: TopicRecord): number {
-  if (a.partition !== b.partition) return a.partition - b.partition;
-  const d = BigInt(a.offset) - BigInt(b.offset);
-  return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
 
 /**
