@@ -74,7 +74,7 @@ export interface GroupConsumer {
  * what it then retries (a group coordinator still loading, say); a crash it gives up on reaches
  * `onCrash` and is logged as an error there.
  */
-function logCreatorFor(logger: Logger) {
+export function logCreatorFor(logger: Logger) {
   return () => ({ namespace, log }: { namespace: string; log: object }) => {
     const { message, timestamp: _ts, ...fields } = log as { message: string; timestamp: string };
     logger.warn(`kafkajs: ${message}`, { namespace, ...fields });

@@ -43,6 +43,11 @@ export interface ReadTopicOptions {
    */
   isolation?: "read_committed" | "read_uncommitted";
   clientId?: string;
+  /**
+   * Hands each record to this callback instead of keeping it (a big read stays small); `records`
+   * is then empty. After a reader restart a record can be handed over twice.
+   */
+  onRecord?: (record: TopicRecord) => void;
 }
 
 /** The records read and where the read started and stopped, per partition. */
@@ -193,14 +198,16 @@ async function consume(
           // belong to a later read.
           if (offset < range.start || (range.end !== null && offset >= range.end)) continue;
           const eventId = m.headers?.eventId?.toString() ?? "";
-          out.set(`${batch.partition}:${m.offset}`, {
+          const record: TopicRecord = {
             eventId,
             key: m.key?.toString() ?? "",
             partition: batch.partition,
             offset: m.offset,
             timestamp: Number(m.timestamp),
             ...(opts.values ? { value: m.value?.toString() ?? "" } : {}),
-          });
+          };
+          if (opts.onRecord) opts.onRecord(record);
+          else out.set(`${batch.partition}:${m.offset}`, record);
           missing.delete(eventId);
         }
         if (wanted) {

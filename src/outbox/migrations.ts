@@ -56,23 +56,37 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** A set of migrations with its own version table and lock (the outbox's, the ledger's). */
+export interface MigrationSet {
+  table: string;
+  lockKey: string;
+  migrations: readonly Migration[];
+}
+
 /** Applies every migration not yet recorded; returns the versions applied now. */
-export async function migrate(db: Db): Promise<number[]> {
+export async function migrate(
+  db: Db,
+  set: MigrationSet = {
+    table: "schema_migrations",
+    lockKey: "payment-ingest:migrations",
+    migrations: MIGRATIONS,
+  },
+): Promise<number[]> {
   return await db.transaction(async (tx) => {
     // Several instances may start at once; one applies, the others wait and find nothing to do.
-    await tx.query("SELECT pg_advisory_xact_lock(hashtext('payment-ingest:migrations'))");
-    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [set.lockKey]);
+    await tx.query(`CREATE TABLE IF NOT EXISTS ${set.table} (
       version integer PRIMARY KEY,
       name text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const rows = await tx.query<{ version: number }>("SELECT version FROM schema_migrations");
+    const rows = await tx.query<{ version: number }>(`SELECT version FROM ${set.table}`);
     const done = new Set(rows.map((r) => Number(r.version)));
     const applied: number[] = [];
-    for (const m of MIGRATIONS) {
+    for (const m of set.migrations) {
       if (done.has(m.version)) continue;
       await tx.query(m.sql);
-      await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
+      await tx.query(`INSERT INTO ${set.table} (version, name) VALUES ($1, $2)`, [
         m.version,
         m.name,
       ]);

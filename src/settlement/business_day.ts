@@ -1,0 +1,91 @@
+/**
+ * Business days: business day D runs from D at the cut-off to D+1 at the cut-off, local time in
+ * the settlement time zone, and an event belongs to the day its `occurredAt` falls in. With the
+ * default cut-off 00:00 that is the local calendar date.
+ */
+
+const DAY_MS = 86_400_000;
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** A business calendar: an IANA time zone and the local cut-off in minutes after midnight. */
+export interface BusinessCalendar {
+  timeZone: string;
+  cutoffMinutes: number;
+}
+
+/** Parses "HH:MM" (00:00 to 23:59) into minutes after midnight; null when malformed. */
+export function parseCutoff(text: string): number | null {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+/** True when `tz` is an IANA time zone this runtime knows. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `day` is a real calendar date written YYYY-MM-DD. */
+export function isDay(day: string): boolean {
+  const m = DAY.exec(day);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().slice(0, 10) === day;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The offset of `tz` from UTC at instant `ms`, in ms (positive east of Greenwich). */
+function zoneOffsetMs(tz: string, ms: number): number {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: tz,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    formatters.set(tz, f);
+  }
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(ms)) p[part.type] = Number(part.value);
+  const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
+  return wall - Math.floor(ms / 1000) * 1000;
+}
+
+/** The business day (YYYY-MM-DD) of the instant `ms`. */
+export function businessDayOf(ms: number, cal: BusinessCalendar): string {
+  const wall = ms + zoneOffsetMs(cal.timeZone, ms) - cal.cutoffMinutes * 60_000;
+  return new Date(Math.floor(wall / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The UTC instant (epoch ms) of local wall-clock time `wallMs` (a UTC-based wall reading). */
+function instantOfWall(wallMs: number, tz: string): number {
+  // Two passes settle the offset, DST transitions included (the earlier instant wins a gap).
+  let t = wallMs - zoneOffsetMs(tz, wallMs);
+  t = wallMs - zoneOffsetMs(tz, t);
+  return t;
+}
+
+/** The instants [start, end) of business day `day`, epoch ms. */
+export function dayBounds(day: string, cal: BusinessCalendar): { start: number; end: number } {
+  if (!isDay(day)) throw new RangeError(`not a day (YYYY-MM-DD): "${day}"`);
+  const midnight = Date.parse(`${day}T00:00:00Z`) + cal.cutoffMinutes * 60_000;
+  return {
+    start: instantOfWall(midnight, cal.timeZone),
+    end: instantOfWall(midnight + DAY_MS, cal.timeZone),
+  };
+}
+
+/** The day after (n = 1) or before (n = -1) `day`. */
+export function addDays(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+}

@@ -1,0 +1,193 @@
+/**
+ * The settlement process: composition root and graceful shutdown.
+ * config -> Postgres (ledger migrations) -> metrics -> consumer (offsets in Postgres) -> runner
+ * (batches, lag, hold expiry, scheduled close) -> HTTP (statements, exceptions, close, metrics).
+ *
+ *   deno task settlement
+ */
+import { errorMessage } from "../error_message.ts";
+import { loadOrExit } from "../env_reader.ts";
+import { readTopic } from "../kafka/topic_reader.ts";
+import { serveOnPort, shutdownSteps } from "../lifecycle.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { createPostgresDb, type Db } from "../outbox/db.ts";
+import { loadSettlementConfig, type SettlementConfig } from "./config.ts";
+import { createLedgerConsumer } from "./ledger_consumer.ts";
+import { migrateSettlement } from "./migrations.ts";
+import { createSettlementApp } from "./settlement_app.ts";
+import { createSettlementMetrics } from "./settlement_metrics.ts";
+import { createRunner, type Runner } from "./settlement_runner.ts";
+import { reconcileDay, type ReconciliationReport } from "./three_way.ts";
+
+/** First wait before retrying to join the group after Kafka refused; doubles up to 30 s. */
+const JOIN_RETRY_MS = 1000;
+
+/** A running settlement process. */
+export interface RunningSettlement {
+  readonly port: number;
+  readonly runner: Runner;
+  stop(): Promise<void>;
+}
+
+/** Reconciliation of one day against this configuration's database and topic. */
+export function reconcilerFor(
+  db: Db,
+  config: Pick<SettlementConfig, "calendar" | "kafka" | "catchUpMs">,
+): (day: string) => Promise<ReconciliationReport> {
+  return (day) =>
+    reconcileDay({
+      db,
+      calendar: config.calendar,
+      topic: config.kafka.topic,
+      catchUpMs: config.catchUpMs,
+      scanTopic: async (fromMs, onRecord) => {
+        await readTopic({
+          brokers: config.kafka.brokers,
+          topic: config.kafka.topic,
+          fromTimestamp: fromMs,
+          values: true,
+          timeoutMs: 120_000,
+          clientId: "payment-settlement-reconcile",
+          onRecord,
+        });
+      },
+    }, day);
+}
+
+/** Opens the ledger's database and applies its migrations. */
+export async function openLedgerDb(config: SettlementConfig): Promise<Db> {
+  const db = createPostgresDb(config.databaseUrl, { schema: config.databaseSchema, poolSize: 5 });
+  await migrateSettlement(db);
+  return db;
+}
+
+/** Starts the process: HTTP at once, the group membership as soon as Kafka answers. */
+export async function startSettlement(
+  config: SettlementConfig,
+  logger: Logger,
+  opts: { onFatal?: (error: unknown) => void; now?: () => number } = {},
+): Promise<RunningSettlement> {
+  const db = await openLedgerDb(config);
+  const metrics = createSettlementMetrics();
+  const consumer = createLedgerConsumer({
+    ...config.kafka,
+    logger,
+    storedOffset: async (partition) => {
+      const [row] = await db.query<{ next_offset: string }>(
+        "SELECT next_offset::text FROM settlement_offsets WHERE topic = $1 AND partition = $2",
+        [config.kafka.topic, partition],
+      );
+      return row?.next_offset ?? null;
+    },
+    onCrash: (e) => opts.onFatal?.(e),
+  });
+  const reconcile = reconcilerFor(db, config);
+  const runner = createRunner({
+    db,
+    consumer,
+    metrics,
+    logger,
+    topic: config.kafka.topic,
+    calendar: config.calendar,
+    holdLimitMs: config.holdLimitMs,
+    closeGraceMs: config.closeGraceMs,
+    scheduleClose: config.scheduleClose,
+    reconcile: async (day) => {
+      const r = await reconcile(day);
+      metrics.reconciled(r.differenceCount);
+      return r;
+    },
+    now: opts.now,
+  });
+  const app = createSettlementApp({
+    db,
+    calendar: config.calendar,
+    adminToken: config.adminToken,
+    logger,
+    close: runner.close,
+    reconcile,
+    metrics,
+    status: () => ({ connected: consumer.connected(), assigned: consumer.assigned() }),
+    now: opts.now,
+  });
+  const { server, port } = await serveOnPort(
+    { port: config.port, hostname: config.host },
+    app.fetch,
+  );
+  runner.start();
+
+  let stopped = false;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let joining: Promise<void> = Promise.resolve();
+  const join = (waitMs: number) => {
+    joining = consumer.start(runner.handleBatch).then(
+      () =>
+        logger.info("settlement running", {
+          topic: config.kafka.topic,
+          group: config.kafka.groupId,
+        }),
+      (e) => {
+        if (stopped) return;
+        logger.warn("kafka refused the settlement consumer; retrying", {
+          error: errorMessage(e),
+          retryInMs: waitMs,
+        });
+        retryTimer = setTimeout(() => join(Math.min(waitMs * 2, 30_000)), waitMs);
+      },
+    );
+  };
+  join(JOIN_RETRY_MS);
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    stopping ??= (async () => {
+      stopped = true;
+      clearTimeout(retryTimer);
+      const { step } = shutdownSteps(config.shutdownTimeoutMs, logger);
+      // The batch in flight commits (or rolls back) before the group is left.
+      await step("join", joining);
+      await step("kafka", consumer.stop());
+      await step("runner", runner.stop());
+      await step("http", server.shutdown());
+      await step("database", db.close());
+      logger.info("settlement stopped");
+    })();
+  return { port, runner, stop };
+}
+
+if (import.meta.main) {
+  const config = loadOrExit(loadSettlementConfig);
+  const logger = createLogger(config.logLevel);
+  let exitCode = 0;
+  let running: RunningSettlement | null = null;
+  let signalled = false;
+  const shutdown = (reason: string) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info("shutting down", { reason });
+    (running?.stop() ?? Promise.resolve()).finally(() => Deno.exit(exitCode));
+  };
+  try {
+    running = await startSettlement(config, logger, {
+      onFatal: (e) => {
+        logger.error("settlement consumer crashed and kafkajs will not restart it", {
+          error: errorMessage(e),
+        });
+        exitCode = 1;
+        shutdown("crash");
+      },
+    });
+  } catch (e) {
+    logger.error("settlement could not start", { error: errorMessage(e) });
+    Deno.exit(1);
+  }
+  const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${running.port}`;
+  logger.info(
+    `payment-settlement on ${base} | group ${config.kafka.groupId} on ${config.kafka.topic} | ` +
+      `business days ${config.calendar.timeZone} cut-off ${config.calendar.cutoffMinutes} min | ` +
+      `statements ${base}/settlements?day=YYYY-MM-DD`,
+    { port: running.port },
+  );
+  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+}
