@@ -44,7 +44,7 @@ export interface SpawnOptions {
   /** The service's environment over PATH, HOME and Deno's cache variables; nothing else leaks in. */
   env: Record<string, string>;
   /** The program, relative to the repository root; default the service, `src/main.ts`. */
-  script?: "src/main.ts" | "src/consumer/main.ts";
+  script?: "src/main.ts" | "src/consumer/main.ts" | "src/settlement/main.ts";
   /** Deno flags before the script; default `-A`. */
   denoFlags?: string[];
   /** Working directory; default the repository root. */
@@ -70,7 +70,7 @@ export class ServiceStartError extends Error {
   }
 }
 
-const START_LINE = /payment-(?:ingest|consumer) on http:\/\/([0-9.]+):(\d+)/;
+const START_LINE = /payment-(?:ingest|consumer|settlement) on http:\/\/([0-9.]+):(\d+)/;
 
 /** Environment a child needs from ours to find Deno's caches; nothing else leaks in. */
 function baseEnv(): Record<string, string> {

@@ -10,6 +10,7 @@
  * Exits 1 when any case fails; the last line is `N passed, N failed`.
  */
 import { postgresRestarted } from "./case_postgres.ts";
+import { settlementKilled } from "./case_settlement.ts";
 import { kafkaFlapping, kafkaKilled, kafkaStalled } from "./cases_kafka.ts";
 import { gracefulShutdown, serviceKilled, twoInstances } from "./cases_process.ts";
 import type { CaseResult, SuiteContext } from "./lib/case_kit.ts";
@@ -24,6 +25,7 @@ const CASES: { id: number; name: string; fn: (ctx: SuiteContext) => Promise<Case
   { id: 5, name: "service SIGKILL, pending", fn: serviceKilled },
   { id: 6, name: "2 instances, 1 killed", fn: twoInstances },
   { id: 7, name: "graceful SIGTERM", fn: gracefulShutdown },
+  { id: 8, name: "settlement SIGKILL x5 + 2nd instance", fn: settlementKilled },
 ];
 
 function arg(name: string): string | undefined {
