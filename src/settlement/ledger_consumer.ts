@@ -115,6 +115,8 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
         // topic's first record, and every record below the stored offset is skipped anyway.
         await c.subscribe({ topic: opts.topic, fromBeginning: true });
         await c.run({
+          // Each partition's batch is its own transaction, so partitions apply side by side.
+          partitionsConsumedConcurrently: 3,
           autoCommit: false,
           eachBatchAutoResolve: false,
           eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset }) => {

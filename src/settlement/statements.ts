@@ -109,7 +109,7 @@ export async function computeStatements(
     q.query<{ merchant_id: string; currency: string; type: string; n: string; amount: string }>(
       `SELECT merchant_id, currency, type, count(*)::text AS n, sum(amount)::text AS amount
          FROM settlement_events
-        WHERE disposition = 'APPLIED' AND posted_day = $1::date AND business_day = posted_day
+        WHERE disposition = 'APPLIED' AND business_day = $1::date AND posted_day = business_day
           AND ($2::text IS NULL OR merchant_id = $2)
         GROUP BY 1, 2, 3`,
       [day, m],
@@ -136,9 +136,13 @@ export async function computeStatements(
     q.query<
       { merchant_id: string; currency: string; account: string; debit: string; credit: string }
     >(
-      `SELECT merchant_id, currency, account, sum(debit)::text AS debit, sum(credit)::text AS credit
-         FROM settlement_journal
-        WHERE posted_day = $1::date AND ($2::text IS NULL OR merchant_id = $2)
+      `SELECT e.merchant_id, e.currency, l.account, sum(l.debit)::text AS debit,
+              sum(l.credit)::text AS credit
+         FROM settlement_events e
+        CROSS JOIN LATERAL unnest(e.accounts, e.debits, e.credits) AS l(account, debit, credit)
+        WHERE e.disposition = 'APPLIED' AND e.posted_day = $1::date
+          AND (e.business_day = $1::date OR e.posted_day <> e.business_day)
+          AND ($2::text IS NULL OR e.merchant_id = $2)
         GROUP BY 1, 2, 3 ORDER BY 3`,
       [day, m],
     ),

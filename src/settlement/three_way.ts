@@ -103,8 +103,10 @@ async function sqlTallies(q: Queryable, text: string, params: unknown[]): Promis
 const OUTBOX_DAY = `FROM outbox
   WHERE (payload->>'occurredAt')::timestamptz >= to_timestamp($1 / 1000.0)
     AND (payload->>'occurredAt')::timestamptz < to_timestamp($2 / 1000.0)`;
+/** The ledger's events of the day: business_day is the day of occurred_at (indexed). */
 const LEDGER_DAY = `FROM settlement_events
-  WHERE occurred_at >= to_timestamp($1 / 1000.0) AND occurred_at < to_timestamp($2 / 1000.0)`;
+  WHERE business_day = $3::date
+    AND occurred_at >= to_timestamp($1 / 1000.0) AND occurred_at < to_timestamp($2 / 1000.0)`;
 
 /** Waits until the ledger's stored offsets pass the last record the topic read saw. */
 async function waitForLedger(
@@ -179,11 +181,11 @@ export async function reconcileDay(
       deps.db,
       `SELECT merchant_id AS m, currency AS c, type AS t, count(*)::text AS n,
               sum(amount)::text AS s ${LEDGER_DAY} AND disposition <> 'HELD' GROUP BY 1, 2, 3`,
-      bounds,
+      [...bounds, day],
     ),
     deps.db.query<{ n: string }>(
       `SELECT count(*)::text AS n ${LEDGER_DAY} AND disposition = 'HELD'`,
-      bounds,
+      [...bounds, day],
     ),
   ]);
 
@@ -209,7 +211,7 @@ export async function reconcileDay(
     groups.push(g);
     const same = (a: Tally, b: Tally) => a.count === b.count && a.amount === b.amount;
     if (same(g.outbox, g.topic) && same(g.topic, g.ledger)) continue;
-    const diffs = await groupDifferences(deps.db, bounds, g, topicIds.get(k) ?? new Map());
+    const diffs = await groupDifferences(deps.db, day, bounds, g, topicIds.get(k) ?? new Map());
     differenceCount += diffs.length;
     for (const d of diffs) if (differences.length < MAX_LISTED_DIFFERENCES) differences.push(d);
   }
@@ -229,6 +231,7 @@ export async function reconcileDay(
 /** The events of one group that differ between the sources. */
 async function groupDifferences(
   q: Queryable,
+  day: string,
   bounds: number[],
   g: { merchantId: string; currency: string; type: string },
   topicIds: Map<string, string>,
@@ -242,8 +245,8 @@ async function groupDifferences(
     ),
     q.query<{ id: string; a: string; d: string }>(
       `SELECT event_id AS id, amount::text AS a, disposition AS d ${LEDGER_DAY}
-          AND merchant_id = $3 AND currency = $4 AND type = $5`,
-      params,
+          AND merchant_id = $4 AND currency = $5 AND type = $6`,
+      [...bounds, day, g.merchantId, g.currency, g.type],
     ),
   ]);
   const outbox = new Map(outboxRows.map((r) => [r.id, r.a]));

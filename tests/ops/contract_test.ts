@@ -6,7 +6,12 @@
 import { assert, assertEquals } from "@std/assert";
 import { BREAKER_CONFIG_FIELDS, DEFAULT_BREAKER_CONFIG } from "../../src/breaker/config.ts";
 import { CONSUMER_METRIC_NAMES } from "../../src/consumer/consumer_metrics.ts";
+import {
+  createSettlementMetrics,
+  SETTLEMENT_METRIC_NAMES,
+} from "../../src/settlement/settlement_metrics.ts";
 import { loadCompose, loadEnvExample, serviceEnv } from "./compose_model.ts";
+import { parseExposition } from "./live_prometheus.ts";
 import { knownSampleNames, METRICS } from "./metric_contract.ts";
 import { FILES, readRepoText } from "./paths.ts";
 import { collectExpressions, metricNamesFromPromQL } from "./promql_names.ts";
@@ -44,6 +49,48 @@ Deno.test("the reference consumer declares exactly the payment-consumer families
     Object.values(CONSUMER_METRIC_NAMES).sort(),
     "rename in tests/ops/metric_contract.ts if src/consumer/consumer_metrics.ts renamed them",
   );
+});
+
+Deno.test("the settlement process declares exactly the payment-settlement families of the contract", () => {
+  const contract = METRICS.filter((m) => m.source === "payment-settlement").map((m) => m.name);
+  assertEquals(
+    [...contract].sort(),
+    Object.values(SETTLEMENT_METRIC_NAMES).sort(),
+    "rename in tests/ops/metric_contract.ts if src/settlement/settlement_metrics.ts renamed them",
+  );
+});
+
+/** Label names of every sample line of an exposition, by sample name. */
+function sampleLabels(text: string): Map<string, Set<string>> {
+  const labels = new Map<string, Set<string>>();
+  for (const m of text.matchAll(/^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{([^}]*)\})? \S+$/gm)) {
+    const names = labels.get(m[1]!) ?? new Set<string>();
+    for (const l of (m[2] ?? "").matchAll(/([A-Za-z_][A-Za-z0-9_]*)="/g)) names.add(l[1]!);
+    labels.set(m[1]!, names);
+  }
+  return labels;
+}
+
+// The live test does not start the settlement process (see OWN_SOURCES): its registry, built
+// without a database or Kafka, stands in for its /metrics.
+Deno.test("the settlement registry serves every payment-settlement family with the contract's type and labels", async () => {
+  const metrics = createSettlementMetrics({ defaultMetrics: false });
+  metrics.applied("CAPTURED", 1); // a labelled counter has no series before its first use
+  metrics.exception("missing_authorization");
+  const text = await metrics.render();
+  const exposition = parseExposition(text);
+  const labels = sampleLabels(text);
+  const problems: string[] = [];
+  for (const m of METRICS.filter((m) => m.source === "payment-settlement")) {
+    const declared = exposition.declared.get(m.name);
+    if (declared !== m.type) problems.push(`${m.name}: declared ${declared}, contract ${m.type}`);
+    if (!exposition.samples.has(m.name)) problems.push(`${m.name}: no sample`);
+    const got = [...(labels.get(m.name) ?? [])].sort().join(",");
+    if (got !== [...m.labels].sort().join(",")) {
+      problems.push(`${m.name}: labels {${got}}, contract {${m.labels.join(",")}}`);
+    }
+  }
+  assertEquals(problems, []);
 });
 
 /**

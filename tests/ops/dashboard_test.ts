@@ -160,6 +160,15 @@ Deno.test("payment-overview: the operator panels are there", async () => {
       "payment_consumer_messages_total",
       "payment_consumer_duplicates_dropped_total",
       "payment_consumer_last_processed_timestamp_seconds",
+      "settlement_events_applied_total",
+      "settlement_lag_records",
+      "settlement_lag_seconds",
+      "settlement_exceptions_total",
+      "settlement_duplicates_ignored_total",
+      "settlement_held_events",
+      "settlement_reconciliation_differences",
+      "settlement_last_close_timestamp_seconds",
+      "settlement_close_overdue_days",
     ]
   ) {
     assert(uses(metric).length > 0, `no panel queries ${metric}`);
@@ -207,6 +216,48 @@ Deno.test("payment-overview: the consumer lag panel counts each partition once a
       `every consumer replica reports every partition: take the max per partition first: ${expr}`,
     );
   }
+});
+
+Deno.test("payment-overview: the settlement panels sit in a Settlement row and count each replica's gauges once", async () => {
+  const d = await loadDashboard();
+  const row = d.panels.find((p) => p.type === "row" && p.title === "Settlement");
+  if (!row) throw new Error('no row titled "Settlement"');
+  const nextRow = Math.min(
+    ...d.panels.filter((p) => p.type === "row" && p.gridPos.y > row.gridPos.y).map((p) =>
+      p.gridPos.y
+    ),
+  );
+  const settlement = new Set(
+    METRICS.filter((m) => m.source === "payment-settlement").map((m) => m.name),
+  );
+  // Every replica reports these for the whole topic and ledger, or the closer's value: a sum over
+  // replicas would multiply them.
+  const perProcess = new Set([
+    "settlement_held_events",
+    "settlement_lag_records",
+    "settlement_lag_seconds",
+    "settlement_reconciliation_differences",
+    "settlement_close_overdue_days",
+    "settlement_last_close_timestamp_seconds",
+    "settlement_last_clean_close_timestamp_seconds",
+  ]);
+  const problems: string[] = [];
+  let found = 0;
+  for (const p of allPanels(d.panels) as Panel[]) {
+    for (const t of p.targets ?? []) {
+      const names = metricNamesFromPromQL(t.expr ?? "");
+      if (!names.some((n) => settlement.has(n))) continue;
+      found++;
+      if (!(p.gridPos.y > row.gridPos.y && p.gridPos.y < nextRow)) {
+        problems.push(`panel ${p.id} "${p.title}" is outside the Settlement row`);
+      }
+      if (names.some((n) => perProcess.has(n)) && /\b(sum|count)\b/.test(t.expr ?? "")) {
+        problems.push(`panel ${p.id} "${p.title}": take the max over replicas: ${t.expr}`);
+      }
+    }
+  }
+  assert(found >= 9, `only ${found} settlement queries`);
+  assertEquals(problems, []);
 });
 
 Deno.test("payment-overview: an instance variable lists every payment-ingest replica; service panels filter by it", async () => {

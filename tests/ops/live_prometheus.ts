@@ -35,7 +35,10 @@ export function parseExposition(text: string): Exposition {
 /** Jobs of the compose stack that are not our programs; their series never come from our /metrics. */
 const EXTERNAL_JOBS = ["kafka-exporter", "alertmanager", "prometheus"];
 
-/** Names (or prefixes, ending in `*`) other exporters or Prometheus itself produce. */
+/**
+ * Names (or prefixes, ending in `*`) other exporters or Prometheus itself produce, and those of our
+ * programs the live test does not start (see OWN_SOURCES).
+ */
 const EXTERNAL_NAMES = [
   ...METRICS.filter((m) => !OWN_SOURCES.includes(m.source)).map((m) => m.name),
   "kafka_consumergroup_lag*",

@@ -91,6 +91,21 @@ Deno.test("alerts cover the required conditions", async () => {
     ],
     ["ConsumerLagMetricAbsent", /^absent\(payment_consumer_lag\{job="payment-consumer"\}\)$/, "3m"],
     ["PaymentIngestDown", /absent\(up\{job="payment-ingest"\}\)/, undefined],
+    [
+      "SettlementReconciliationDifference",
+      /^max by \(job\) \(settlement_reconciliation_differences\) > 0$/,
+      "1m",
+    ],
+    // Every settlement replica reports the whole topic's lag: max over replicas, never a sum.
+    ["SettlementLagHigh", /max by \(job\) \(settlement_lag_seconds\) > 300\b/, "5m"],
+    ["SettlementLagHigh", /max by \(job\) \(settlement_lag_records\) > 1000\b/, "5m"],
+    ["SettlementCloseMissed", /max by \(job\) \(settlement_close_overdue_days\) > 0\b/, "10m"],
+    [
+      "SettlementCloseMissed",
+      /time\(\) - max by \(job\) \(settlement_last_close_timestamp_seconds > 0\) > 26 \* 3600/,
+      "10m",
+    ],
+    ["SettlementDown", /absent\(up\{job="payment-settlement"\}\)/, undefined],
   ];
   for (const [name, pattern, forDuration] of required) {
     const rule = byName.get(name);
@@ -144,7 +159,7 @@ interface ScrapeJob {
   relabel_configs?: Array<{ target_label?: string; replacement?: string; action?: string }>;
 }
 
-Deno.test("prometheus.yml discovers every service and consumer replica, scrapes kafka-exporter and itself, alerts to alertmanager", async () => {
+Deno.test("prometheus.yml discovers every service, consumer and settlement replica, scrapes kafka-exporter and itself, alerts to alertmanager", async () => {
   const cfg = await readRepoYaml<{
     rule_files: string[];
     alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
@@ -156,7 +171,12 @@ Deno.test("prometheus.yml discovers every service and consumer replica, scrapes 
     (byName.get(job)?.static_configs ?? []).flatMap((c) => c.targets);
   // `docker compose up --scale payment-ingest=3`: a static target would be one replica, chosen
   // by Docker's DNS round robin at each scrape; DNS discovery makes each replica a target.
-  for (const [job, port] of [["payment-ingest", 8080], ["payment-consumer", 8081]] as const) {
+  const discovered = [
+    ["payment-ingest", 8080],
+    ["payment-consumer", 8081],
+    ["payment-settlement", 8082],
+  ] as const;
+  for (const [job, port] of discovered) {
     const s = byName.get(job);
     if (!s) throw new Error(`no ${job} job`);
     assertEquals(s.static_configs, undefined, `${job}: static targets would see one replica`);
