@@ -8,7 +8,8 @@
  * Phases: bare route (JSON + validation, no I/O), naive route (one single-row insert per
  * request), healthy (Kafka up), healthy in exactly-once mode (a second service with
  * DELIVERY_GUARANTEE=exactly-once, its own schema and topic), Kafka down (breaker OPEN), drain
- * (Kafka back, backlog published), and breaker overhead (deno bench: ours vs opossum vs cockatiel). Each phase has a warm-up on
+ * (Kafka back, backlog published), breaker overhead (deno bench: ours vs opossum vs cockatiel), and
+ * settlement (scripts/bench/settlement_bench.ts: a backlog applied, its day closed). Each phase has a warm-up on
  * its route first. The headline figures are CPU microseconds per request of the service,
  * Postgres (the whole cluster), the Kafka broker and wrk, read from /proc before and after the
  * phase. `--profile` adds one more healthy phase under the V8 profiler and prints the service's
@@ -27,6 +28,7 @@ import { freePort } from "./lib/util.ts";
 import { ensureWrk, runWrk, sh, type WrkResult } from "./bench/wrk.ts";
 import { diff, json, statusCounts, until, withRss } from "./bench/probe.ts";
 import { storedInTopic } from "./bench/verify.ts";
+import { settlementBench, type SettlementBenchResult } from "./bench/settlement_bench.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const USAGE = `usage: deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
@@ -169,6 +171,7 @@ async function main() {
   let overhead: Record<string, number> = {};
   let verification: Record<string, unknown> = {};
   let stages: Record<string, number> = {};
+  let settlement: SettlementBenchResult | null = null;
   try {
     let nonce = Math.floor(Date.now() / 1000) % 1_000_000 * 10;
     const postmaster = postmasterPid(Number(new URL(DATABASE_URL).port || 5432));
@@ -329,6 +332,13 @@ async function main() {
 
     overhead = await breakerOverhead();
     console.log(`bench: breaker overhead (ns/call): ${JSON.stringify(overhead)}`);
+    // Settlement: a backlog applied by the settlement process, then its day closed.
+    settlement = await settlementBench({
+      brokers: BROKERS,
+      databaseUrl: DATABASE_URL,
+      events: SMOKE ? 20_000 : 1_000_000,
+      log: (m) => console.log(`bench: settlement: ${m}`),
+    });
 
     // No loss: every event stored by the healthy and Kafka-down phases is in the topic, and
     // every event the exactly-once service stored is in its topic once.
@@ -392,6 +402,7 @@ async function main() {
     stageCpuUsPerRequest: stages,
     ratios,
     verification,
+    settlement,
   };
   await Deno.mkdir(OUT.slice(0, OUT.lastIndexOf("/")), { recursive: true });
   await Deno.writeTextFile(OUT, JSON.stringify(report, null, 2) + "\n");

@@ -68,6 +68,8 @@ export interface Config {
   bodyReadTimeoutMs: number;
   /** POST /payments handled at once; more get 503 with Retry-After. */
   maxInFlightPayments: number;
+  /** Base URL of the settlement process the operator page's panel reads; null: not configured. */
+  settlementUrl: string | null;
   breaker: BreakerConfig;
 }
 
@@ -157,6 +159,7 @@ export function loadConfig(env: Env): Config {
       min: 1,
     }),
     bodyLimitBytes: read.int("BODY_LIMIT_BYTES", 64 * 1024, { min: 1024 }),
+    settlementUrl: read.httpUrl("SETTLEMENT_URL"),
     breaker,
   };
   if (config.kafka.requestTimeoutMs > deliveryTimeoutMs) {

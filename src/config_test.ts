@@ -142,3 +142,37 @@ Deno.test("delivery guarantee: at-least-once by default, exactly-once on request
   );
   assertEquals(loadConfig({ FAILPOINT: "kill-after-commit:12" }).killAfterCommit, 12);
 });
+
+Deno.test("SETTLEMENT_URL: unset by default, an http(s) base URL without its trailing slash", () => {
+  assertEquals(loadConfig({}).settlementUrl, null);
+  assertEquals(loadConfig({ SETTLEMENT_URL: " " }).settlementUrl, null);
+  assertEquals(
+    loadConfig({ SETTLEMENT_URL: "http://payment-settlement:8082/" }).settlementUrl,
+    "http://payment-settlement:8082",
+  );
+  assertEquals(
+    loadConfig({ SETTLEMENT_URL: "https://ops.example/settlement/" }).settlementUrl,
+    "https://ops.example/settlement",
+  );
+});
+
+Deno.test("SETTLEMENT_URL: another scheme, a non-URL, a query or credentials are named, no secret shown", () => {
+  const bad = (value: string) =>
+    assertThrows(() => loadConfig({ SETTLEMENT_URL: value }), ConfigError).message;
+  assertMatch(
+    bad("ftp://settlement:8082"),
+    /SETTLEMENT_URL must be an http:\/\/ or https:\/\/ URL, got "ftp:\/\/settlement:8082"/,
+  );
+  assertMatch(
+    bad("payment-settlement:8082"),
+    /SETTLEMENT_URL must be an http:\/\/ or https:\/\/ URL, got "payment-settlement:8082"/,
+  );
+  assertMatch(bad("not a url"), /SETTLEMENT_URL must be an http:\/\/ .*got "not a url"/);
+  assertMatch(
+    bad("http://s:8082/?a=1"),
+    /SETTLEMENT_URL must be a base URL without query or fragment, got "http:\/\/s:8082\/\?a=1"/,
+  );
+  const withSecret = bad("http://ops:s3cret@s:8082");
+  assertMatch(withSecret, /SETTLEMENT_URL must not carry credentials, got "http:\/\/\*\*\*@s:8082\/"/);
+  assertEquals(withSecret.includes("s3cret"), false);
+});

@@ -86,6 +86,36 @@ export class EnvReader {
     return fallback;
   }
 
+  /**
+   * An http:// or https:// base URL without a trailing slash, or null when unset. Credentials,
+   * queries and fragments are refused: the URL shows in logs, and paths are appended to it.
+   */
+  httpUrl(name: string): string | null {
+    const v = this.str(name, "");
+    if (v === "") return null;
+    let url: URL | null = null;
+    try {
+      url = new URL(v);
+    } catch {
+      // reported below
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      this.problems.push(`${name} must be an http:// or https:// URL, got "${v}"`);
+      return null;
+    }
+    if (url.username !== "" || url.password !== "") {
+      // The value is not echoed: it holds a secret.
+      const shown = `${url.protocol}//***@${url.host}${url.pathname}`;
+      this.problems.push(`${name} must not carry credentials, got "${shown}"`);
+      return null;
+    }
+    if (url.search !== "" || url.hash !== "") {
+      this.problems.push(`${name} must be a base URL without query or fragment, got "${v}"`);
+      return null;
+    }
+    return url.href.replace(/\/+$/, "");
+  }
+
   /** A comma-separated list of Kafka brokers (host:port), at least one. */
   brokerList(name: string, fallback: string): string[] {
     const list = this.str(name, fallback).split(",").map((s) => s.trim()).filter((s) => s !== "");

@@ -135,6 +135,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     bodyLimitBytes: config.bodyLimitBytes,
     bodyReadTimeoutMs: config.bodyReadTimeoutMs,
     maxInFlightPayments: config.maxInFlightPayments,
+    settlementUrl: config.settlementUrl,
     reconcile: (since, until) =>
       reconcile(db, { brokers: config.kafka.brokers, topic: config.kafka.topic, since, until }),
   });

@@ -1,5 +1,6 @@
 /** The benchmark's figures: their shape, and the markdown table printed at the end of a run. */
 import type { CpuSample } from "./cpu.ts";
+import type { SettlementBenchResult } from "./settlement_bench.ts";
 
 /** CPU µs per request of each process during a phase: the headline figures. */
 export interface CpuPerRequest extends CpuSample {
@@ -34,6 +35,8 @@ export interface BenchReport {
     oursOverCockatiel: number;
   };
   verification: Record<string, unknown>;
+  /** The settlement phase (scripts/bench/settlement_bench.ts); null when it did not run. */
+  settlement?: SettlementBenchResult | null;
 }
 
 /** The run as markdown tables: CPU per request by process first, then the rest. */
@@ -67,6 +70,7 @@ export function renderReport(report: BenchReport): string {
     } events/s | | | | | ${drain.backlog ?? 0} events in ${f(drain.seconds ?? NaN, 2)} s | ${
       f(drain.peakRssMb ?? NaN)
     } |`,
+    ...(report.settlement ? settlementRows(report.settlement, f) : []),
     "",
     "| breaker overhead | ns per call |",
     "|---|---:|",
@@ -88,4 +92,23 @@ export function renderReport(report: BenchReport): string {
     `No loss: ${verification.foundInTopic} of ${verification.storedEvents} stored events found in the topic (lost: ${verification.lost}); exactly-once: ${verification.exactlyOnceFound} of ${verification.exactlyOnceStored} found, ${verification.exactlyOnceDuplicates} duplicates.`,
     `Machine: ${machine.cpus} CPUs, ${machine.memoryGb} GiB, ${machine.os}, Deno ${machine.deno}; wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s; load generator, Postgres, Kafka and service on the same machine.`,
   ].join("\n");
+}
+
+/** The settlement phase's table. */
+function settlementRows(
+  s: SettlementBenchResult,
+  f: (n: number, d?: number) => string,
+): string[] {
+  return [
+    "",
+    "| settlement | settlement µs/event | Postgres µs/event | events/s | close (reconcile + statements) | peak RSS MB |",
+    "|---|---:|---:|---:|---|---:|",
+    `| ${s.events} events applied, day closed | ${f(s.cpuUsPerEvent.settlement)} | ${
+      f(s.cpuUsPerEvent.postgres)
+    } | ${f(s.eventsPerSecond)} | ${f(s.closeSeconds, 1)} s (${
+      f(s.closeTimings.reconcileMs / 1000, 1)
+    } + ${
+      f(s.closeTimings.freezeMs / 1000, 1)
+    } s), ${s.statements} statements, reconciled ${s.reconciled} | ${f(s.peakRssMb)} |`,
+  ];
 }

@@ -29,6 +29,8 @@ export interface SettlementBenchResult {
   cpuUsPerEvent: { settlement: number; postgres: number };
   peakRssMb: number;
   closeSeconds: number;
+  /** The close's parts: reconciliation (outbox, topic, ledger) and freezing the statements. */
+  closeTimings: { reconcileMs: number; freezeMs: number };
   statements: number;
   reconciled: boolean;
 }
@@ -200,6 +202,7 @@ export async function settlementBench(opts: {
         },
         peakRssMb: peakRss,
         closeSeconds,
+        closeTimings: closed.timings,
         statements: closed.statements.length,
         reconciled: closed.reconciled,
       };
@@ -212,7 +215,9 @@ export async function settlementBench(opts: {
           peakRss.toFixed(0)
         } MB; close (${result.statements} statements, reconciled ${result.reconciled}) in ${
           closeSeconds.toFixed(1)
-        } s`,
+        } s (reconciliation ${(closed.timings.reconcileMs / 1000).toFixed(1)} s, statements ${
+          (closed.timings.freezeMs / 1000).toFixed(1)
+        } s)`,
       );
       return result;
     } finally {

@@ -1,4 +1,7 @@
-/** The Hono application: ingest, breaker admin, outbox, health, metrics and API description. */
+/**
+ * The Hono application: ingest, breaker admin, outbox, health, metrics, API description, and the
+ * operator page with its settlement panel.
+ */
 import { Hono } from "hono";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import type { Logger } from "../log.ts";
@@ -15,6 +18,7 @@ import { metaRoutes } from "./meta_routes.ts";
 import { outboxRoutes } from "./outbox_routes.ts";
 import { pageRoutes } from "./page_routes.ts";
 import { paymentsRoutes } from "./payments_routes.ts";
+import { settlementRoutes } from "./settlement_routes.ts";
 
 /** Everything the app needs; `main.ts` wires the real ones, tests pass their own. */
 export interface AppDeps {
@@ -34,6 +38,8 @@ export interface AppDeps {
   maxInFlightPayments?: number;
   /** Compares the outbox with the topic (POST /outbox/reconcile); absent: 501. */
   reconcile?: (since: Date, until: Date) => Promise<ReconcileReport>;
+  /** Base URL of the settlement process (GET /settlement/summary); absent or null: 404. */
+  settlementUrl?: string | null;
 }
 
 /** Default of `AppDeps.bodyReadTimeoutMs`; `config.ts` sets it from BODY_READ_TIMEOUT_MS. */
@@ -77,6 +83,10 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   app.route("/", pageRoutes());
+  app.route(
+    "/settlement",
+    settlementRoutes({ settlementUrl: deps.settlementUrl ?? null, logger, retryAfter }),
+  );
   app.route("/health", healthRoutes({ db, breakers, logger }));
   app.route("/", metaRoutes({ metrics }));
   return app;

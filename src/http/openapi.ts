@@ -168,6 +168,21 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      "/settlement/summary": {
+        get: {
+          summary:
+            "Today's settlement totals per merchant and currency, the last close and today's exception count, from the settlement process (SETTLEMENT_URL)",
+          responses: {
+            "200": json(
+              { type: "object" },
+              "The settlement process's GET /settlements/summary, as it answered (amounts are decimal strings in minor units)",
+            ),
+            "404": problemResponse("Settlement not configured (SETTLEMENT_URL unset)"),
+            "502": problemResponse("The settlement process answered an error or no summary"),
+            "503": problemResponse("The settlement process did not answer within 2 s"),
+          },
+        },
+      },
       "/health/live": {
         get: { summary: "Liveness", responses: { "200": json({ type: "object" }, "Up") } },
       },

@@ -87,18 +87,21 @@ export function businessDayOf(ms: number, cal: BusinessCalendar): string {
   return new Date(Math.floor(wall / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
 }
 
-/** The UTC instant (epoch ms) of local wall-clock time `wallMs` (a UTC-based wall reading). */
+/**
+ * The first instant (epoch ms) at which the local clock of `tz` reads `wallMs` (a UTC-based wall
+ * reading), or, when the clock skips it (a DST gap), the instant it jumps past it: where
+ * businessDayOf turns the day. In an overlap the wall time occurs twice and the first one counts.
+ */
 function instantOfWall(wallMs: number, tz: string): number {
-  // Two passes settle the offset, DST transitions included.
-  let t = wallMs - zoneOffsetMs(tz, wallMs);
-  t = wallMs - zoneOffsetMs(tz, t);
   const local = (ms: number) => ms + zoneOffsetMs(tz, ms);
-  if (local(t) === wallMs) return t;
-  // A gap (the clock skips wallMs): businessDayOf turns the day when the clock jumps past it, so
-  // the day starts at the jump, the first instant whose local time reaches wallMs.
-  const offsets = [zoneOffsetMs(tz, wallMs - DAY_MS), zoneOffsetMs(tz, wallMs + DAY_MS)];
-  let lo = wallMs - Math.max(...offsets); // local(lo) < wallMs
-  let hi = wallMs - Math.min(...offsets); // local(hi) >= wallMs
+  // The offsets a day either side (transitions are months apart); the larger one is earlier.
+  const before = zoneOffsetMs(tz, wallMs - DAY_MS);
+  const after = zoneOffsetMs(tz, wallMs + DAY_MS);
+  let lo = wallMs - Math.max(before, after);
+  let hi = wallMs - Math.min(before, after);
+  if (local(lo) === wallMs) return lo;
+  if (local(hi) === wallMs) return hi;
+  // A gap: local(lo) < wallMs <= local(hi); find the jump.
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
     if (local(mid) >= wallMs) hi = mid;

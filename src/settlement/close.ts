@@ -19,6 +19,8 @@ export interface CloseResult {
   differences: number;
   statements: StatementRecord[];
   reconciliation: ReconciliationReport;
+  /** How long the reconciliation and the freeze took, ms (0 when already closed). */
+  timings: { reconcileMs: number; freezeMs: number };
 }
 
 /** Raised when a day cannot be closed yet (it has not ended). */
@@ -40,7 +42,7 @@ interface DayRow {
 export async function closedDay(
   q: Queryable,
   day: string,
-): Promise<Omit<CloseResult, "alreadyClosed" | "statements"> | null> {
+): Promise<Omit<CloseResult, "alreadyClosed" | "statements" | "timings"> | null> {
   const [row] = await q.query<DayRow>(
     `SELECT to_char(closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS closed_at,
             reconciled, differences, reconciliation
@@ -70,15 +72,27 @@ export async function closeDay(db: Db, day: string, opts: CloseOptions): Promise
   const { end } = dayBounds(day, opts.calendar);
   const before = await closedDay(db, day);
   if (before) {
-    return { ...before, alreadyClosed: true, statements: await storedStatements(db, day) };
+    return {
+      ...before,
+      alreadyClosed: true,
+      statements: await storedStatements(db, day),
+      timings: { reconcileMs: 0, freezeMs: 0 },
+    };
   }
   if (now < end) throw new DayNotOverError(day, end);
+  const t0 = performance.now();
   const reconciliation = await opts.reconcile(day);
+  const t1 = performance.now();
   return await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [DAYS_LOCK]);
     const raced = await closedDay(tx, day);
     if (raced) {
-      return { ...raced, alreadyClosed: true, statements: await storedStatements(tx, day) };
+      return {
+        ...raced,
+        alreadyClosed: true,
+        statements: await storedStatements(tx, day),
+        timings: { reconcileMs: 0, freezeMs: 0 },
+      };
     }
     const statements = await freezeStatements(tx, day);
     const closedAt = new Date(now).toISOString();
@@ -101,6 +115,10 @@ export async function closeDay(db: Db, day: string, opts: CloseOptions): Promise
       differences: reconciliation.differenceCount,
       statements,
       reconciliation,
+      timings: {
+        reconcileMs: Math.round(t1 - t0),
+        freezeMs: Math.round(performance.now() - t1),
+      },
     };
   });
 }

@@ -18,7 +18,9 @@ export interface SettlementConfig {
   port: number;
   host: string;
   logLevel: LogLevel;
-  databaseUrl: string;
+  /** Null: the embedded store in `dataDir` (trials; reconciliation then has no outbox). */
+  databaseUrl: string | null;
+  dataDir: string;
   databaseSchema: string;
   adminToken: string | null;
   calendar: BusinessCalendar;
@@ -46,11 +48,7 @@ export function loadSettlementConfig(env: Env): SettlementConfig {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
   const databaseUrl = read.str("DATABASE_URL", "");
-  if (databaseUrl === "") {
-    problems.push(
-      "DATABASE_URL must be set: the ledger lives in Postgres (the service's database, for reconciliation)",
-    );
-  } else if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+  if (databaseUrl !== "" && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     problems.push(`DATABASE_URL must start with postgres:// or postgresql://`);
   }
   const schema = read.str("DATABASE_SCHEMA", "public");
@@ -82,7 +80,8 @@ export function loadSettlementConfig(env: Env): SettlementConfig {
     port: read.int("PORT", DEFAULT_SETTLEMENT_PORT, { min: 0, max: 65535 }),
     host: read.str("HOST", "0.0.0.0"),
     logLevel: read.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
-    databaseUrl,
+    databaseUrl: databaseUrl === "" ? null : databaseUrl,
+    dataDir: read.str("SETTLEMENT_DATA_DIR", "./data-settlement/ledger"),
     databaseSchema: schema,
     adminToken: adminToken === "" ? null : adminToken,
     calendar: { timeZone, cutoffMinutes: cutoffMinutes ?? 0 },

@@ -134,7 +134,8 @@ export function decide(
         fee,
         lines: [
           dr("scheme_receivable", a),
-          cr("merchant_payable", a - fee),
+          // A fee that rounds up to the whole amount leaves no payable line (no zero lines).
+          ...(a > fee ? [cr("merchant_payable", a - fee)] : []),
           ...(fee > 0n ? [cr("fee_revenue", fee)] : []),
           dr("authorizations_contra", a),
           cr("authorizations_open", a),

@@ -51,6 +51,7 @@ export function closeSummary(r: CloseResult) {
     alreadyClosed: r.alreadyClosed,
     reconciled: r.reconciled,
     differences: r.differences,
+    timings: r.timings,
     statements: r.statements.map((s) => ({
       merchantId: s.statement.merchantId,
       currency: s.statement.currency,

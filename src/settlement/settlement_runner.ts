@@ -84,6 +84,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         statements: r.statements.length,
         reconciled: r.reconciled,
         differences: r.differences,
+        ...r.timings,
       };
       if (r.reconciled) logger.info("business day closed", fields);
       else logger.warn("business day closed with reconciliation differences", fields);

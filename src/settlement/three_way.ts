@@ -54,6 +54,11 @@ export interface ReconciliationReport {
   held: number;
   /** False when the ledger had not caught up with the topic within the wait. */
   caughtUp: boolean;
+  /**
+   * False when this database has no outbox (the settlement process on its own embedded store):
+   * only the topic and the ledger were compared.
+   */
+  outboxAvailable: boolean;
 }
 
 /** Reads the topic from an instant to its end, record by record. */
@@ -138,25 +143,33 @@ export async function reconcileDay(
   const [exists] = await deps.db.query<{ t: string | null }>(
     "SELECT to_regclass('outbox')::text AS t",
   );
-  if (!exists?.t) {
-    throw new Error(
-      "the outbox table is not in this database: reconciliation needs the service's DATABASE_URL",
-    );
-  }
+  const outboxAvailable = !!exists?.t;
   // The topic first: the ledger is then read once it has caught up with what the topic held.
   const topic: Side = { tallies: new Map() };
   const topicIds = new Map<Key, Map<string, string>>();
-  const seen = new Set<string>();
   const lastSeen = new Map<number, bigint>();
   let topicDuplicates = 0;
+  const bounds = [start, end];
+  // The outbox is summed while the topic is read: Postgres and the reader work side by side.
+  // Without an outbox, the topic stands in for it: only topic and ledger are compared.
+  const outboxSide = outboxAvailable
+    ? sqlTallies(
+      deps.db,
+      `SELECT payload->>'merchantId' AS m, payload->>'currency' AS c, type AS t,
+              count(*)::text AS n, sum((payload->>'amount')::numeric)::text AS s ${OUTBOX_DAY}
+        GROUP BY 1, 2, 3`,
+      bounds,
+    )
+    : Promise.resolve(topic);
+  outboxSide.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
   await deps.scanTopic(start - TOPIC_LOOKBACK_MS, (r) => {
     const off = BigInt(r.offset);
-    if (off > (lastSeen.get(r.partition) ?? -1n)) lastSeen.set(r.partition, off);
+    // A partition's records come in offset order: one at or below the last seen is the reader
+    // handing it over again after a restart.
+    if (off <= (lastSeen.get(r.partition) ?? -1n)) return;
+    lastSeen.set(r.partition, off);
     const e = readSettlementEvent(r.value ?? null, r.eventId);
     if (isUnreadable(e) || e.occurredAt < start || e.occurredAt >= end) return;
-    const at = `${r.partition}:${r.offset}`;
-    if (seen.has(at)) return; // the reader restarted and handed it over again
-    seen.add(at);
     const key = keyOf(e.merchantId, e.currency, e.type);
     const ids = topicIds.get(key) ?? new Map<string, string>();
     topicIds.set(key, ids);
@@ -168,15 +181,8 @@ export async function reconcileDay(
     add(topic, key, e.amount);
   });
   const caughtUp = await waitForLedger(deps.db, deps.topic, lastSeen, deps.catchUpMs ?? 30_000);
-  const bounds = [start, end];
   const [outbox, ledger, heldRows] = await Promise.all([
-    sqlTallies(
-      deps.db,
-      `SELECT payload->>'merchantId' AS m, payload->>'currency' AS c, type AS t,
-              count(*)::text AS n, sum((payload->>'amount')::numeric)::text AS s ${OUTBOX_DAY}
-        GROUP BY 1, 2, 3`,
-      bounds,
-    ),
+    outboxSide,
     sqlTallies(
       deps.db,
       `SELECT merchant_id AS m, currency AS c, type AS t, count(*)::text AS n,
@@ -211,7 +217,8 @@ export async function reconcileDay(
     groups.push(g);
     const same = (a: Tally, b: Tally) => a.count === b.count && a.amount === b.amount;
     if (same(g.outbox, g.topic) && same(g.topic, g.ledger)) continue;
-    const diffs = await groupDifferences(deps.db, day, bounds, g, topicIds.get(k) ?? new Map());
+    const ids = topicIds.get(k) ?? new Map<string, string>();
+    const diffs = await groupDifferences(deps.db, day, bounds, g, ids, outboxAvailable);
     differenceCount += diffs.length;
     for (const d of diffs) if (differences.length < MAX_LISTED_DIFFERENCES) differences.push(d);
   }
@@ -225,6 +232,7 @@ export async function reconcileDay(
     topicDuplicates,
     held: Number(heldRows[0]?.n ?? 0),
     caughtUp,
+    outboxAvailable,
   };
 }
 
@@ -235,14 +243,17 @@ async function groupDifferences(
   bounds: number[],
   g: { merchantId: string; currency: string; type: string },
   topicIds: Map<string, string>,
+  outboxAvailable: boolean,
 ): Promise<Difference[]> {
   const params = [...bounds, g.merchantId, g.currency, g.type];
   const [outboxRows, ledgerRows] = await Promise.all([
-    q.query<{ id: string; a: string }>(
-      `SELECT id::text AS id, payload->>'amount' AS a ${OUTBOX_DAY}
-          AND payload->>'merchantId' = $3 AND payload->>'currency' = $4 AND type = $5`,
-      params,
-    ),
+    outboxAvailable
+      ? q.query<{ id: string; a: string }>(
+        `SELECT id::text AS id, payload->>'amount' AS a ${OUTBOX_DAY}
+            AND payload->>'merchantId' = $3 AND payload->>'currency' = $4 AND type = $5`,
+        params,
+      )
+      : Promise.resolve([...topicIds].map(([id, a]) => ({ id, a }))),
     q.query<{ id: string; a: string; d: string }>(
       `SELECT event_id AS id, amount::text AS a, disposition AS d ${LEDGER_DAY}
           AND merchant_id = $4 AND currency = $5 AND type = $6`,

@@ -14,6 +14,7 @@ import {
 } from "../../scripts/compose/compose.ts";
 import { createPostgresDb } from "../../src/outbox/db.ts";
 import { TEST_ALERT } from "./stack_env.ts";
+import { businessDayOf } from "../../src/settlement/business_day.ts";
 import type { WebhookListener } from "./webhook.ts";
 
 /** What a case needs of the stack. */
@@ -29,6 +30,48 @@ export type Case = (s: Stack) => Promise<string>;
 async function baseUrl(s: Stack, index = 1): Promise<string> {
   return `http://${await publishedPort(s.cmd, "payment-ingest", 8080, index)}`;
 }
+
+/** An authorised and captured payment reaches the settlement process's statement of its day. */
+export const settled: Case = async (s) => {
+  const base = await baseUrl(s);
+  const settlement = `http://${await publishedPort(s.cmd, "payment-settlement", 8082)}`;
+  const merchantId = `compose-${suffix()}`;
+  const paymentId = `pay-${suffix()}`;
+  const occurredAt = new Date().toISOString();
+  for (const type of ["PAYMENT_AUTHORIZED", "PAYMENT_CAPTURED"]) {
+    const res = await fetch(`${base}/payments`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        paymentId,
+        merchantId,
+        type,
+        amount: 12_345,
+        currency: "KRW",
+        occurredAt,
+      }),
+    });
+    await res.body?.cancel();
+    if (res.status !== 201 && res.status !== 202) throw new Error(`POST answered ${res.status}`);
+  }
+  const day = businessDayOf(Date.parse(occurredAt), { timeZone: "Asia/Seoul", cutoffMinutes: 0 });
+  const deadline = Date.now() + 90_000;
+  let last = "";
+  while (Date.now() < deadline) {
+    const res = await fetch(`${settlement}/settlements?day=${day}&merchantId=${merchantId}`)
+      .catch(() => null);
+    last = res ? `${res.status} ${await res.text()}` : "no answer";
+    if (res?.status === 200) {
+      const body = JSON.parse(last.slice(4));
+      const st = body.statements[0];
+      if (st?.captured.count === 1 && st.netPayable === "12345") {
+        return `statement of ${day}: captured ${st.captured.amount} KRW, net payable ${st.netPayable}`;
+      }
+    }
+    await sleep(1000);
+  }
+  throw new Error(`the capture did not reach the statement within 90 s; last answer: ${last}`);
+};
 
 /** The smoke checks (tests/ops/smoke.ts) against the service's published port. */
 export const smoke: Case = async (s) => {

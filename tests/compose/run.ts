@@ -2,7 +2,7 @@
  * `deno task test:compose [--junit FILE] [--keep]`: the compose stack, run for real.
  *
  * Makes the images available (present, pulled, or built here: scripts/compose/images.sh), starts
- * postgres, kafka, payment-ingest, payment-consumer, prometheus and alertmanager under their own
+ * postgres, kafka, payment-ingest, payment-consumer, payment-settlement, prometheus and alertmanager under their own
  * project name and host ports, waits for health, runs the cases in tests/compose/cases.ts, keeps
  * every container's log under .cache/compose-test/ when anything failed, and removes the stack
  * with its volumes (unless --keep). Works with docker compose v2 and docker-compose v1.
@@ -11,7 +11,15 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { ROOT } from "../../scripts/lib/util.ts";
 import { dc, dockerEngine, findCompose, upAndWait } from "../../scripts/compose/compose.ts";
-import { alertDelivered, type Case, scaled, scenario, smoke, type Stack } from "./cases.ts";
+import {
+  alertDelivered,
+  type Case,
+  scaled,
+  scenario,
+  settled,
+  smoke,
+  type Stack,
+} from "./cases.ts";
 import { stackEnv } from "./stack_env.ts";
 import { startWebhook } from "./webhook.ts";
 import { junitXml, type TestResult } from "./junit.ts";
@@ -22,12 +30,14 @@ export const CI_SERVICES = [
   "kafka",
   "payment-ingest",
   "payment-consumer",
+  "payment-settlement",
   "prometheus",
   "alertmanager",
 ];
 
 const CASES: Array<[string, Case]> = [
   ["smoke checks against the published port", smoke],
+  ["settlement: a payment posted to the service reaches the ledger and today's statement", settled],
   // Before the scenarios: their OPEN periods fire the same alert group, and Alertmanager would
   // hold a later notification for that group until group_interval (5 min) has passed.
   ["alert delivered: breaker forced open -> Prometheus -> Alertmanager -> webhook", alertDelivered],

@@ -94,6 +94,7 @@ export async function stackEnv(workDir: string): Promise<{
     ALERTMANAGER_HOST_PORT: String(freePort()),
     GRAFANA_HOST_PORT: String(freePort()),
     KAFKA_EXPORTER_HOST_PORT: String(freePort()),
+    SETTLEMENT_HOST_PORT: String(freePort()),
     NGROK_INSPECTOR_PORT: String(freePort()),
     POSTGRES_USER: "payments",
     POSTGRES_DB: "payments",

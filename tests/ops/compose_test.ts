@@ -108,6 +108,7 @@ Deno.test("compose: the stack has the expected services, ngrok and brokers 2-3 o
     "ngrok",
     "payment-consumer",
     "payment-ingest",
+    "payment-settlement",
     "postgres",
     "prometheus",
   ]);

@@ -44,3 +44,26 @@ export function duration(/** @type {unknown} */ seconds) {
   if (h < 48) return h + " h " + pad(m % 60) + " m";
   return Math.floor(h / 24) + " d " + (h % 24) + " h";
 }
+
+/**
+ * An amount in minor units, given as decimal text of any size, written with `digits` decimal
+ * places and thousands separators: ("123456", 2) is "1,234.56", ("-5", 2) is "-0.05". Only the
+ * text is cut: a float would round sums beyond 2^53. "—" for anything else.
+ */
+export function minorUnits(/** @type {unknown} */ amount, /** @type {unknown} */ digits) {
+  if (typeof amount !== "string" || !/^-?[0-9]+$/.test(amount)) return "—";
+  if (typeof digits !== "number" || !Number.isInteger(digits) || digits < 0 || digits > 18) {
+    return "—";
+  }
+  const negative = amount.startsWith("-");
+  const abs = amount.replace(/^-?0*/, "").padStart(digits + 1, "0");
+  const whole = abs.slice(0, abs.length - digits).replace(/\B(?=([0-9]{3})+$)/g, ",");
+  const text = digits === 0 ? whole : whole + "." + abs.slice(abs.length - digits);
+  return negative && /[1-9]/.test(abs) ? "-" + text : text;
+}
+
+/** An ISO time as `YYYY-MM-DD HH:MM:SS UTC`, or "—" when it is not one. */
+export function utcTime(/** @type {unknown} */ iso) {
+  const ms = typeof iso === "string" ? Date.parse(iso) : Number.NaN;
+  return Number.isNaN(ms) ? "—" : isoOf(ms).slice(0, 19).replace("T", " ") + " UTC";
+}

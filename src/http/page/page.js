@@ -1,8 +1,9 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The operator page's entry module: polls the breaker, its events and the outbox, one round at a
- * time and rounds at least the poll period apart, and wires the operator actions.
+ * The operator page's entry module: polls the breaker, its events, the outbox and the settlement
+ * summary, one round at a time and rounds at least the poll period apart, and wires the operator
+ * actions.
  * @module
  */
 import { setupActions } from "./actions.js";
@@ -12,6 +13,7 @@ import { createEventsTable } from "./events_table.js";
 import { clock } from "./format.js";
 import { ACCEPTED, createHistory, parseCounters, PUBLISHED } from "./history.js";
 import { renderOutbox, renderSnapshot, STATE_TONES } from "./render.js";
+import { renderSettlement } from "./settlement_panel.js";
 
 const body = document.body;
 const NAME = body.dataset.breaker ?? "kafka-publisher";
@@ -22,8 +24,11 @@ const REQUEST_TIMEOUT_MS = 5000;
 /** The charts show the last five minutes. */
 const WINDOW_MS = 5 * 60_000;
 
-/** GETs JSON (or text, for `/metrics`) with a timeout; rejects on a non-2xx answer. */
-async function get(/** @type {string} */ path, /** @type {"json" | "text"} */ as = "json") {
+/**
+ * GETs a path with a timeout and resolves to its status and body (JSON, or text for `/metrics`)
+ * whatever the status; rejects only when no answer arrives. A body that is not JSON is null.
+ */
+async function fetchAnswer(/** @type {string} */ path, /** @type {"json" | "text"} */ as = "json") {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), REQUEST_TIMEOUT_MS);
   try {
@@ -32,11 +37,28 @@ async function get(/** @type {string} */ path, /** @type {"json" | "text"} */ as
       cache: "no-store",
       signal: ctl.signal,
     });
-    if (!res.ok) throw new Error(path.split("?")[0] + " answered " + res.status);
-    return await (as === "json" ? res.json() : res.text());
+    const text = await res.text();
+    /** @type {any} */
+    let body = text;
+    if (as === "json") {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = null;
+      }
+    }
+    return { ok: res.ok, status: res.status, body };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** GETs JSON (or text, for `/metrics`) with a timeout; rejects on a non-2xx answer. */
+async function get(/** @type {string} */ path, /** @type {"json" | "text"} */ as = "json") {
+  const answer = await fetchAnswer(path, as);
+  if (!answer.ok) throw new Error(path.split("?")[0] + " answered " + answer.status);
+  if (as === "json" && answer.body === null) throw new Error(path + " answered no JSON");
+  return answer.body;
 }
 
 /** The connection indicator in the header. */
@@ -51,8 +73,24 @@ const states = all(".tile").map((t) => t.dataset.state ?? "");
 const history = createHistory({ windowMs: WINDOW_MS, gapMs: 3 * POLL_MS, states });
 const charts = createCharts({ windowSeconds: WINDOW_MS / 1000, states, tones: STATE_TONES });
 
+let settlementBusy = false;
+
+/**
+ * Asks for the settlement summary unless the last request is still out. Not part of a round: the
+ * service may wait up to 2 s for the settlement process, and the breaker must not wait with it. A
+ * rejection means the service itself did not answer, which the round reports.
+ */
+function pollSettlement() {
+  if (settlementBusy) return;
+  settlementBusy = true;
+  fetchAnswer("settlement/summary").then(renderSettlement, () => {}).finally(() => {
+    settlementBusy = false;
+  });
+}
+
 /** One round of requests; resolves to how many of them failed and the first reason. */
 async function pollRound() {
+  pollSettlement();
   const r = await Promise.allSettled([
     get(BASE),
     get(BASE + "/events?limit=20"),

@@ -17,5 +17,16 @@
  *   relay: import("../../outbox/relay.ts").RelayStatus
  * }} OutboxView
  */
+/** @typedef {import("../../settlement/statements.ts").Statement} SettlementStatement */
+/**
+ * The settlement process's `GET /settlements/summary`, passed on by `GET /settlement/summary`
+ * (settlement_app.ts builds it inline; keep the two in step).
+ * @typedef {{
+ *   today: string,
+ *   statements: SettlementStatement[],
+ *   lastClose: { day: string, closedAt: string, reconciled: boolean, differences: number } | null,
+ *   exceptionsToday: number,
+ * }} SettlementSummary
+ */
 
 export {};
