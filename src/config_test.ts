@@ -173,6 +173,9 @@ Deno.test("SETTLEMENT_URL: another scheme, a non-URL, a query or credentials are
     /SETTLEMENT_URL must be a base URL without query or fragment, got "http:\/\/s:8082\/\?a=1"/,
   );
   const withSecret = bad("http://ops:s3cret@s:8082");
-  assertMatch(withSecret, /SETTLEMENT_URL must not carry credentials, got "http:\/\/\*\*\*@s:8082\/"/);
+  assertMatch(
+    withSecret,
+    /SETTLEMENT_URL must not carry credentials, got "http:\/\/\*\*\*@s:8082\/"/,
+  );
   assertEquals(withSecret.includes("s3cret"), false);
 });

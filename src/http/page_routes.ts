@@ -33,6 +33,8 @@ import layoutCss from "./page/layout.css" with { type: "text" };
 import pageJs from "./page/page.js" with { type: "text" };
 import panelsCss from "./page/panels.css" with { type: "text" };
 import renderJs from "./page/render.js" with { type: "text" };
+import settlementCss from "./page/settlement.css" with { type: "text" };
+import settlementPanelJs from "./page/settlement_panel.js" with { type: "text" };
 
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
@@ -44,6 +46,7 @@ const ASSETS: Readonly<Record<string, { body: string; type: string }>> = {
   "panels.css": { body: panelsCss, type: CSS },
   "events.css": { body: eventsCss, type: CSS },
   "charts.css": { body: chartsCss, type: CSS },
+  "settlement.css": { body: settlementCss, type: CSS },
   "page.js": { body: pageJs, type: JS },
   "actions.js": { body: actionsJs, type: JS },
   "dom.js": { body: domJs, type: JS },
@@ -52,6 +55,7 @@ const ASSETS: Readonly<Record<string, { body: string; type: string }>> = {
   "render.js": { body: renderJs, type: JS },
   "charts.js": { body: chartsJs, type: JS },
   "history.js": { body: historyJs, type: JS },
+  "settlement_panel.js": { body: settlementPanelJs, type: JS },
   // uPlot 1.6.32 (MIT), pinned by deno.json and deno.lock: its release files from the npm package.
   "vendor/uplot.js": { body: uplotJs, type: JS },
   "vendor/uplot.css": { body: uplotCss, type: CSS },

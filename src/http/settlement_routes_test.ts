@@ -136,23 +136,28 @@ Deno.test("settlement routes: a settlement process that does not answer in time 
 
 Deno.test("settlement routes: an error answer is a 502 with its detail; recovery is logged", async () => {
   let down = true;
-  await withSettlement(() =>
-    down
-      ? Response.json({ title: "Internal error", status: 500, detail: "db gone" }, { status: 500 })
-      : Response.json(SUMMARY), async (url) => {
-    const { app, logger } = setup(url);
-    const bad = await app.request("/settlement/summary");
-    assertEquals(bad.status, 502);
-    assertMatch((await bad.json()).detail, /^the settlement process answered 500: db gone$/);
-    down = false;
-    const good = await app.request("/settlement/summary");
-    assertEquals(good.status, 200);
-    await good.body?.cancel();
-    assertEquals(logger.records.map((r) => `${r.level} ${r.msg}`), [
-      "warn settlement summary unavailable",
-      "info settlement summary available again",
-    ]);
-  });
+  await withSettlement(
+    () =>
+      down
+        ? Response.json({ title: "Internal error", status: 500, detail: "db gone" }, {
+          status: 500,
+        })
+        : Response.json(SUMMARY),
+    async (url) => {
+      const { app, logger } = setup(url);
+      const bad = await app.request("/settlement/summary");
+      assertEquals(bad.status, 502);
+      assertMatch((await bad.json()).detail, /^the settlement process answered 500: db gone$/);
+      down = false;
+      const good = await app.request("/settlement/summary");
+      assertEquals(good.status, 200);
+      await good.body?.cancel();
+      assertEquals(logger.records.map((r) => `${r.level} ${r.msg}`), [
+        "warn settlement summary unavailable",
+        "info settlement summary available again",
+      ]);
+    },
+  );
 });
 
 Deno.test("settlement routes: a 2xx answer that is no summary is a 502", async () => {

@@ -100,11 +100,7 @@ export async function startSettlement(
     holdLimitMs: config.holdLimitMs,
     closeGraceMs: config.closeGraceMs,
     scheduleClose: config.scheduleClose,
-    reconcile: async (day) => {
-      const r = await reconcile(day);
-      metrics.reconciled(r.differenceCount);
-      return r;
-    },
+    reconcile,
     now: opts.now,
   });
   const app = createSettlementApp({

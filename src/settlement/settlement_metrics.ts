@@ -31,8 +31,8 @@ export interface SettlementMetrics {
   setLag(records: number, seconds: number): void;
   /** Records a close: when, and how many differences its reconciliation found. */
   closed(atMs: number, differences: number): void;
-  /** Records a stand-alone reconciliation's differences. */
-  reconciled(differences: number): void;
+  /** The close gauges as the ledger records them (differences: of the last closed day). */
+  setCloses(c: { lastCloseS: number; lastCleanCloseS: number; differences: number | null }): void;
   setOverdue(days: number): void;
   render(): Promise<string>;
 }
@@ -84,7 +84,8 @@ export function createSettlementMetrics(
   });
   const differences = new Gauge({
     name: n.differences,
-    help: "Events that differ between outbox, topic and ledger in the last reconciliation",
+    help:
+      "Events that differ between outbox, topic and ledger in the reconciliation of the last closed day (0 when clean)",
     registers: [registry],
   });
   const lastClose = new Gauge({
@@ -118,7 +119,11 @@ export function createSettlementMetrics(
       differences.set(diffs);
       if (diffs === 0) lastCleanClose.set(atMs / 1000);
     },
-    reconciled: (diffs) => differences.set(diffs),
+    setCloses: (c) => {
+      lastClose.set(c.lastCloseS);
+      lastCleanClose.set(c.lastCleanCloseS);
+      if (c.differences !== null) differences.set(c.differences);
+    },
     setOverdue: (days) => overdue.set(days),
     render: () => registry.metrics(),
   };

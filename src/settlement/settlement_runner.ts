@@ -94,7 +94,12 @@ export function createRunner(deps: RunnerDeps): Runner {
 
   async function refreshLag() {
     const [marks, rows, held] = await Promise.all([
-      deps.consumer.highWatermarks(),
+      deps.consumer.highWatermarks().catch((e) => {
+        // Kafka unreachable: the lag cannot be read, so the ledger is not known to be caught up
+        // and the lag in seconds keeps growing (SettlementLagHigh can fire).
+        metrics.setLag(NaN, (now() - caughtUpAt) / 1000);
+        throw e;
+      }),
       db.query<{ partition: number; next_offset: string }>(
         "SELECT partition, next_offset::text FROM settlement_offsets WHERE topic = $1",
         [deps.topic],
@@ -114,6 +119,24 @@ export function createRunner(deps: RunnerDeps): Runner {
     if (lag === 0n) caughtUpAt = t;
     metrics.setLag(Number(lag), lag === 0n ? 0 : (t - caughtUpAt) / 1000);
     metrics.setHeld(Number(held[0]?.n ?? 0));
+  }
+
+  /**
+   * The close gauges from the ledger itself, so every replica reports the same, a restart keeps
+   * them, and closes made with the CLI count.
+   */
+  async function refreshCloses() {
+    const [r] = await db.query<{ last: string | null; clean: string | null; diffs: number | null }>(
+      `SELECT (SELECT extract(epoch FROM max(closed_at)) FROM settlement_days)::text AS last,
+              (SELECT extract(epoch FROM max(closed_at)) FROM settlement_days
+                WHERE reconciled)::text AS clean,
+              (SELECT differences FROM settlement_days ORDER BY closed_at DESC LIMIT 1) AS diffs`,
+    );
+    metrics.setCloses({
+      lastCloseS: r?.last ? Number(r.last) : 0,
+      lastCleanCloseS: r?.clean ? Number(r.clean) : 0,
+      differences: r?.diffs === null || r?.diffs === undefined ? null : Number(r.diffs),
+    });
   }
 
   /** Closes every day whose close time (end + grace) has passed and that is still open. */
@@ -154,6 +177,7 @@ export function createRunner(deps: RunnerDeps): Runner {
   async function tick() {
     const steps: [string, () => Promise<unknown>][] = [
       ["lag", refreshLag],
+      ["closes", refreshCloses],
       ["hold expiry", async () => {
         const rules = await db.transaction((tx) => expireHeld(tx, deps.holdLimitMs, now()));
         for (const r of rules) metrics.exception(r);

@@ -89,6 +89,8 @@ Deno.test({
         assertEquals(await page.textContent("#failure-rate"), "not enough calls");
         assertMatch((await page.textContent("#failure-threshold")) ?? "", /threshold 40\.0 %/);
         await waitForNumber(page, "outbox-pending", { min: 0 }, WITHIN_POLL_MS);
+        // No SETTLEMENT_URL here: the panel says so and the page still counts as live.
+        await waitForText(page, "settlement-status", "Settlement not configured", WITHIN_POLL_MS);
         assertEquals(await page.getAttribute("#conn", "data-live"), "true");
         // The styles and every module arrived from the service, typed and cached for good.
         assert(assets.some((a) => a.path.endsWith("/page.js")), "page.js was not loaded");

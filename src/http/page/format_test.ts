@@ -40,7 +40,10 @@ Deno.test("format: amounts beyond 2^53 keep every digit", () => {
   // 2^53 + 1: as a number it would print ...992.
   assertEquals(minorUnits("9007199254740993", 0), "9,007,199,254,740,993");
   assertEquals(minorUnits("9007199254740993", 2), "90,071,992,547,409.93");
-  assertEquals(minorUnits("-123456789012345678901234567", 3), "-123,456,789,012,345,678,901,234.567");
+  assertEquals(
+    minorUnits("-123456789012345678901234567", 3),
+    "-123,456,789,012,345,678,901,234.567",
+  );
 });
 
 Deno.test("format: what is not an amount or a digit count shows as a dash", () => {

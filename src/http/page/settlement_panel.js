@@ -100,9 +100,8 @@ function renderStatements(/** @type {SettlementStatement[]} */ statements) {
   $("settlement-rows").replaceChildren(...rows);
   const more = $("settlement-more");
   more.hidden = statements.length <= MAX_ROWS;
-  more.textContent = more.hidden
-    ? ""
-    : "and " + num(statements.length - MAX_ROWS) + " more (GET /settlements on the settlement process)";
+  more.textContent = more.hidden ? "" : "and " + num(statements.length - MAX_ROWS) +
+    " more (GET /settlements on the settlement process)";
 }
 
 /**
