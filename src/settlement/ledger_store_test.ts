@@ -53,7 +53,10 @@ const apply = (db: Db, records: RawRecord[], o = opts(), partition = 0) =>
 const TABLES = "settlement_offsets, settlement_payments, settlement_events, " +
   "settlement_exceptions, settlement_fees, settlement_days, settlement_statements";
 async function reset(db: Db, feeOfMb?: number) {
-  await db.query(`TRUNCATE ${TABLES}`);
+  // Test resets only: replica mode skips the triggers that keep statements immutable.
+  await db.query(
+    `SET session_replication_role = replica; TRUNCATE ${TABLES}; SET session_replication_role = origin`,
+  );
   if (feeOfMb !== undefined) {
     await db.query("INSERT INTO settlement_fees (merchant_id, fee_bps) VALUES ('m-b', $1)", [
       feeOfMb,

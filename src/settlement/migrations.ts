@@ -114,6 +114,13 @@ export const SETTLEMENT_MIGRATIONS: readonly Migration[] = [
       DROP TRIGGER IF EXISTS settlement_statements_immutable ON settlement_statements;
       CREATE TRIGGER settlement_statements_immutable BEFORE UPDATE OR DELETE ON settlement_statements
         FOR EACH ROW EXECUTE FUNCTION settlement_statements_immutable();
+      CREATE OR REPLACE FUNCTION settlement_statements_no_truncate() RETURNS trigger AS $$
+      BEGIN
+        RAISE EXCEPTION 'settlement statements are immutable (truncate refused)';
+      END $$ LANGUAGE plpgsql;
+      DROP TRIGGER IF EXISTS settlement_statements_no_truncate ON settlement_statements;
+      CREATE TRIGGER settlement_statements_no_truncate BEFORE TRUNCATE ON settlement_statements
+        FOR EACH STATEMENT EXECUTE FUNCTION settlement_statements_no_truncate();
     `,
   },
 ];
