@@ -31,3 +31,42 @@ export function shutdownSteps(timeoutMs: number, logger: Logger) {
   };
   return { step, left };
 }
+
+/** A group membership being joined, retried with doubling waits until Kafka accepts it. */
+export interface Joining {
+  /** Settles once the current attempt has (it never rejects). */
+  settled(): Promise<void>;
+  /** Stops retrying (an attempt in flight still settles). */
+  cancel(): void;
+}
+
+/**
+ * Calls `start` until it resolves: after a refusal, waits `firstWaitMs`, doubling up to
+ * `maxWaitMs`, and logs each refusal as a warning naming `what`.
+ */
+export function joinWithRetry(
+  start: () => Promise<void>,
+  opts: { what: string; logger: Logger; firstWaitMs: number; maxWaitMs: number },
+): Joining {
+  let cancelled = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let current: Promise<void> = Promise.resolve();
+  const attempt = (waitMs: number) => {
+    current = start().catch((e) => {
+      if (cancelled) return;
+      opts.logger.warn(`kafka refused the ${opts.what}; retrying`, {
+        error: errorMessage(e),
+        retryInMs: waitMs,
+      });
+      timer = setTimeout(() => attempt(Math.min(waitMs * 2, opts.maxWaitMs)), waitMs);
+    });
+  };
+  attempt(opts.firstWaitMs);
+  return {
+    settled: () => current,
+    cancel() {
+      cancelled = true;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -8,7 +8,7 @@
  */
 import { errorMessage } from "../error_message.ts";
 import { loadOrExit } from "../env_reader.ts";
-import { serveOnPort, shutdownSteps } from "../lifecycle.ts";
+import { joinWithRetry, serveOnPort, shutdownSteps } from "../lifecycle.ts";
 import { createGroupConsumer } from "../kafka/group_consumer.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { type ConsumerConfig, loadConsumerConfig } from "./config.ts";
@@ -78,36 +78,27 @@ export async function startConsumer(
   );
   lag.start();
 
-  let stopped = false;
-  let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  let joining: Promise<void> = Promise.resolve();
-  const join = (waitMs: number) => {
-    joining = consumer.start(handle).then(
-      () => logger.info("consumer running", { brokers: config.kafka.brokers, topic, groupId }),
-      (e) => {
-        if (stopped) return;
-        logger.warn("kafka refused the consumer; retrying", {
-          error: errorMessage(e),
-          retryInMs: waitMs,
-        });
-        retryTimer = setTimeout(
-          () => join(Math.min(waitMs * 2, DEFAULT_JOIN_RETRY_MAX_MS)),
-          waitMs,
-        );
-      },
-    );
-  };
-  join(DEFAULT_JOIN_RETRY_MS);
+  const joining = joinWithRetry(
+    () =>
+      consumer.start(handle).then(() =>
+        logger.info("consumer running", { brokers: config.kafka.brokers, topic, groupId })
+      ),
+    {
+      what: "consumer",
+      logger,
+      firstWaitMs: DEFAULT_JOIN_RETRY_MS,
+      maxWaitMs: DEFAULT_JOIN_RETRY_MAX_MS,
+    },
+  );
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     stopping ??= (async () => {
-      stopped = true;
-      clearTimeout(retryTimer);
+      joining.cancel();
       const { step } = shutdownSteps(config.shutdownTimeoutMs, logger);
       // The batch in flight finishes and is committed before the group is left; HTTP goes last
       // so the final figures can still be scraped while Kafka work drains.
-      await step("join", joining);
+      await step("join", joining.settled());
       await step("kafka", consumer.stop());
       await step("lag monitor", lag.stop());
       await step("http", server.shutdown());

@@ -8,7 +8,7 @@
 import { errorMessage } from "../error_message.ts";
 import { loadOrExit } from "../env_reader.ts";
 import { readTopic } from "../kafka/topic_reader.ts";
-import { serveOnPort, shutdownSteps } from "../lifecycle.ts";
+import { joinWithRetry, serveOnPort, shutdownSteps } from "../lifecycle.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createPostgresDb, type Db } from "../outbox/db.ts";
 import { createPgliteDb } from "../outbox/pglite_db.ts";
@@ -120,36 +120,24 @@ export async function startSettlement(
   );
   runner.start();
 
-  let stopped = false;
-  let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  let joining: Promise<void> = Promise.resolve();
-  const join = (waitMs: number) => {
-    joining = consumer.start(runner.handleBatch).then(
-      () =>
+  const joining = joinWithRetry(
+    () =>
+      consumer.start(runner.handleBatch).then(() =>
         logger.info("settlement running", {
           topic: config.kafka.topic,
           group: config.kafka.groupId,
-        }),
-      (e) => {
-        if (stopped) return;
-        logger.warn("kafka refused the settlement consumer; retrying", {
-          error: errorMessage(e),
-          retryInMs: waitMs,
-        });
-        retryTimer = setTimeout(() => join(Math.min(waitMs * 2, 30_000)), waitMs);
-      },
-    );
-  };
-  join(JOIN_RETRY_MS);
+        })
+      ),
+    { what: "settlement consumer", logger, firstWaitMs: JOIN_RETRY_MS, maxWaitMs: 30_000 },
+  );
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     stopping ??= (async () => {
-      stopped = true;
-      clearTimeout(retryTimer);
+      joining.cancel();
       const { step } = shutdownSteps(config.shutdownTimeoutMs, logger);
       // The batch in flight commits (or rolls back) before the group is left.
-      await step("join", joining);
+      await step("join", joining.settled());
       await step("kafka", consumer.stop());
       await step("runner", runner.stop());
       await step("http", server.shutdown());
