@@ -4,7 +4,7 @@
  */
 import type { Queryable } from "../outbox/db.ts";
 import type { EventOutcome, HeldEvent, LedgerLine } from "./apply_engine.ts";
-import type { PaymentState, Rule } from "./lifecycle.ts";
+import { MAX_LINES, type PaymentState, type Rule } from "./lifecycle.ts";
 import type { SettlementEvent, SettlementEventType } from "./settlement_event.ts";
 
 /** One exception row. */
@@ -167,6 +167,9 @@ export async function persist(
     const entry = entries.get(l.eventId);
     if (entry) entry.push(l);
     else entries.set(l.eventId, [l]);
+    if ((entry?.length ?? 1) > MAX_LINES) {
+      throw new RangeError(`event ${l.eventId} makes more than ${MAX_LINES} journal lines`);
+    }
   }
   if (outcomes.length > 0) {
     const written = await tx.query<{ event_id: string }>(

@@ -26,6 +26,9 @@ export interface JournalLine {
   credit: bigint;
 }
 
+/** The most lines one event makes (a capture with a fee); statements sum lines by position. */
+export const MAX_LINES = 5;
+
 /** Terminal event types: nothing may follow them. */
 export const TERMINAL_TYPES = ["PAYMENT_FAILED", "PAYMENT_CANCELLED"] as const;
 

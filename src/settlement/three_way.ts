@@ -113,6 +113,41 @@ const LEDGER_DAY = `FROM settlement_events
   WHERE business_day = $3::date
     AND occurred_at >= to_timestamp($1 / 1000.0) AND occurred_at < to_timestamp($2 / 1000.0)`;
 
+/** The ledger's stored offsets of `topic` as one comparable string. */
+async function storedOffsets(q: Queryable, topic: string): Promise<string> {
+  const rows = await q.query<{ partition: number; next_offset: string }>(
+    `SELECT partition, next_offset::text FROM settlement_offsets WHERE topic = $1
+      ORDER BY partition`,
+    [topic],
+  );
+  return rows.map((r) => `${r.partition}:${r.next_offset}`).join(",");
+}
+
+/** The ledger's counts and sums of the day (applied and exceptions), and its held events. */
+async function ledgerTallies(
+  q: Queryable,
+  bounds: number[],
+  day: string,
+): Promise<{ ledger: Side; held: number }> {
+  const rows = await q.query<{ m: string; c: string; t: string; n: string; s: string; h: string }>(
+    `SELECT merchant_id AS m, currency AS c, type AS t,
+            count(*) FILTER (WHERE disposition <> 'HELD')::text AS n,
+            coalesce(sum(amount) FILTER (WHERE disposition <> 'HELD'), 0)::text AS s,
+            count(*) FILTER (WHERE disposition = 'HELD')::text AS h
+       ${LEDGER_DAY} GROUP BY 1, 2, 3`,
+    [...bounds, day],
+  );
+  const ledger: Side = { tallies: new Map() };
+  let held = 0;
+  for (const r of rows) {
+    held += Number(r.h);
+    if (Number(r.n) > 0) {
+      ledger.tallies.set(keyOf(r.m, r.c, r.t), { count: Number(r.n), sum: BigInt(r.s) });
+    }
+  }
+  return { ledger, held };
+}
+
 /** Waits until the ledger's stored offsets pass the last record the topic read saw. */
 async function waitForLedger(
   q: Queryable,
@@ -162,6 +197,12 @@ export async function reconcileDay(
     )
     : Promise.resolve(topic);
   outboxSide.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+  // The ledger is summed meanwhile too. Its sums count only if no batch was applied between
+  // this snapshot of the stored offsets and the one taken once the ledger has caught up;
+  // otherwise they are taken again.
+  const offsetsBefore = await storedOffsets(deps.db, deps.topic);
+  const early = ledgerTallies(deps.db, bounds, day);
+  early.catch(() => {});
   await deps.scanTopic(start - TOPIC_LOOKBACK_MS, (r) => {
     const off = BigInt(r.offset);
     // A partition's records come in offset order: one at or below the last seen is the reader
@@ -181,18 +222,10 @@ export async function reconcileDay(
     add(topic, key, e.amount);
   });
   const caughtUp = await waitForLedger(deps.db, deps.topic, lastSeen, deps.catchUpMs ?? 30_000);
-  const [outbox, ledger, heldRows] = await Promise.all([
+  const unchanged = (await storedOffsets(deps.db, deps.topic)) === offsetsBefore;
+  const [outbox, { ledger, held }] = await Promise.all([
     outboxSide,
-    sqlTallies(
-      deps.db,
-      `SELECT merchant_id AS m, currency AS c, type AS t, count(*)::text AS n,
-              sum(amount)::text AS s ${LEDGER_DAY} AND disposition <> 'HELD' GROUP BY 1, 2, 3`,
-      [...bounds, day],
-    ),
-    deps.db.query<{ n: string }>(
-      `SELECT count(*)::text AS n ${LEDGER_DAY} AND disposition = 'HELD'`,
-      [...bounds, day],
-    ),
+    unchanged ? early : ledgerTallies(deps.db, bounds, day),
   ]);
 
   const keys = new Set([
@@ -230,7 +263,7 @@ export async function reconcileDay(
     differences,
     groups,
     topicDuplicates,
-    held: Number(heldRows[0]?.n ?? 0),
+    held,
     caughtUp,
     outboxAvailable,
   };
