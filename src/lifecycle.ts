@@ -70,3 +70,34 @@ export function joinWithRetry(
     },
   };
 }
+
+/** A program's way out: one graceful stop on SIGINT, SIGTERM or a fatal error, then exit. */
+export interface ProgramExit {
+  /** Registers what stops the program (a signal before that exits at once). */
+  running(stop: () => Promise<void>): void;
+  /** Logs `message` with the error, stops the program and exits 1. */
+  fatal(message: string, error: unknown): void;
+}
+
+/** Listens for SIGINT and SIGTERM; each way out stops the program once, then exits. */
+export function programExit(logger: Logger): ProgramExit {
+  let exitCode = 0;
+  let stop: (() => Promise<void>) | null = null;
+  let signalled = false;
+  const shutdown = (reason: string) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info("shutting down", { reason });
+    (stop?.() ?? Promise.resolve()).finally(() => Deno.exit(exitCode));
+  };
+  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+  return {
+    running: (s) => (stop = s),
+    fatal(message, error) {
+      logger.error(message, { error: errorMessage(error) });
+      exitCode = 1;
+      shutdown("crash");
+    },
+  };
+}

@@ -6,9 +6,8 @@
  *
  *   deno run --allow-net --allow-env --allow-read --allow-sys src/consumer/main.ts
  */
-import { errorMessage } from "../error_message.ts";
 import { loadOrExit } from "../env_reader.ts";
-import { joinWithRetry, serveOnPort, shutdownSteps } from "../lifecycle.ts";
+import { joinWithRetry, programExit, serveOnPort, shutdownSteps } from "../lifecycle.ts";
 import { createGroupConsumer } from "../kafka/group_consumer.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { type ConsumerConfig, loadConsumerConfig } from "./config.ts";
@@ -111,22 +110,11 @@ export async function startConsumer(
 if (import.meta.main) {
   const config = loadOrExit(loadConsumerConfig);
   const logger = createLogger(config.logLevel);
-  let exitCode = 0;
-  let running: RunningConsumer | null = null;
-  let signalled = false;
-  const shutdown = (reason: string) => {
-    if (signalled) return;
-    signalled = true;
-    logger.info("shutting down", { reason });
-    (running?.stop() ?? Promise.resolve()).finally(() => Deno.exit(exitCode));
-  };
-  running = await startConsumer(config, logger, {
-    onFatal: (e) => {
-      logger.error("consumer crashed and kafkajs will not restart it", { error: errorMessage(e) });
-      exitCode = 1;
-      shutdown("crash");
-    },
+  const exit = programExit(logger);
+  const running = await startConsumer(config, logger, {
+    onFatal: (e) => exit.fatal("consumer crashed and kafkajs will not restart it", e),
   });
+  exit.running(running.stop);
   const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${running.port}`;
   logger.info(
     `payment-consumer on ${base} | group ${config.kafka.groupId} on ${config.kafka.topic} at ${
@@ -134,6 +122,4 @@ if (import.meta.main) {
     } | metrics ${base}/metrics , health ${base}/health/ready`,
     { port: running.port, dedupeWindow: config.dedupeWindow },
   );
-  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
 }

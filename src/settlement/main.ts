@@ -8,7 +8,7 @@
 import { errorMessage } from "../error_message.ts";
 import { loadOrExit } from "../env_reader.ts";
 import { readTopic } from "../kafka/topic_reader.ts";
-import { joinWithRetry, serveOnPort, shutdownSteps } from "../lifecycle.ts";
+import { joinWithRetry, programExit, serveOnPort, shutdownSteps } from "../lifecycle.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createPostgresDb, type Db } from "../outbox/db.ts";
 import { createPgliteDb } from "../outbox/pglite_db.ts";
@@ -150,29 +150,17 @@ export async function startSettlement(
 if (import.meta.main) {
   const config = loadOrExit(loadSettlementConfig);
   const logger = createLogger(config.logLevel);
-  let exitCode = 0;
-  let running: RunningSettlement | null = null;
-  let signalled = false;
-  const shutdown = (reason: string) => {
-    if (signalled) return;
-    signalled = true;
-    logger.info("shutting down", { reason });
-    (running?.stop() ?? Promise.resolve()).finally(() => Deno.exit(exitCode));
-  };
+  const exit = programExit(logger);
+  let running: RunningSettlement;
   try {
     running = await startSettlement(config, logger, {
-      onFatal: (e) => {
-        logger.error("settlement consumer crashed and kafkajs will not restart it", {
-          error: errorMessage(e),
-        });
-        exitCode = 1;
-        shutdown("crash");
-      },
+      onFatal: (e) => exit.fatal("settlement consumer crashed and kafkajs will not restart it", e),
     });
   } catch (e) {
     logger.error("settlement could not start", { error: errorMessage(e) });
     Deno.exit(1);
   }
+  exit.running(running.stop);
   const base = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${running.port}`;
   logger.info(
     `payment-settlement on ${base} | group ${config.kafka.groupId} on ${config.kafka.topic} | ` +
@@ -180,6 +168,4 @@ if (import.meta.main) {
       `statements ${base}/settlements?day=YYYY-MM-DD`,
     { port: running.port },
   );
-  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
 }
