@@ -81,6 +81,18 @@ export function logCreatorFor(logger: Logger) {
   };
 }
 
+/** A record's headers as text (a repeated header keeps its first value). */
+export function headerText(
+  raw: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) headers[k] = first.toString();
+  }
+  return headers;
+}
+
 /** Creates a group member; nothing connects before `start()` or `offsets()`. */
 export function createGroupConsumer(opts: GroupConsumerOptions): GroupConsumer {
   const requestTimeout = opts.requestTimeoutMs ?? 10_000;
@@ -155,11 +167,7 @@ export function createGroupConsumer(opts: GroupConsumerOptions): GroupConsumer {
           eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
             for (const m of batch.messages) {
               if (!isRunning() || isStale()) break;
-              const headers: Record<string, string> = {};
-              for (const [k, v] of Object.entries(m.headers ?? {})) {
-                const first = Array.isArray(v) ? v[0] : v;
-                if (first !== undefined) headers[k] = first.toString();
-              }
+              const headers = headerText(m.headers);
               await onRecord({
                 topic: batch.topic,
                 partition: batch.partition,

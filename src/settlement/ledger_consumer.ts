@@ -6,7 +6,7 @@
  */
 import { type Admin, type Consumer, Kafka, logLevel } from "kafkajs";
 import { errorMessage } from "../error_message.ts";
-import { logCreatorFor } from "../kafka/group_consumer.ts";
+import { headerText, logCreatorFor } from "../kafka/group_consumer.ts";
 import type { Logger } from "../log.ts";
 import type { RawRecord } from "./ledger_store.ts";
 
@@ -135,11 +135,7 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
               }
             }
             const records: RawRecord[] = batch.messages.map((m) => {
-              const headers: Record<string, string> = {};
-              for (const [k, v] of Object.entries(m.headers ?? {})) {
-                const first = Array.isArray(v) ? v[0] : v;
-                if (first !== undefined) headers[k] = first.toString();
-              }
+              const headers = headerText(m.headers);
               return {
                 partition: p,
                 offset: m.offset,
