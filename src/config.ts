@@ -63,6 +63,8 @@ export interface Config {
   benchRoutes: boolean;
   outboxRetentionMs: number;
   shutdownTimeoutMs: number;
+  /** After a signal, longest the service keeps serving (`Connection: close`, not ready) before it stops accepting. */
+  shutdownDrainMs: number;
   bodyLimitBytes: number;
   /** Longest a request body may take to arrive (408 after). */
   bodyReadTimeoutMs: number;
@@ -154,6 +156,7 @@ export function loadConfig(env: Env): Config {
     inlineBudgetMs: read.int("INLINE_PUBLISH_BUDGET_MS", DEFAULT_INLINE_BUDGET_MS, { min: 0 }),
     outboxRetentionMs: read.int("OUTBOX_RETENTION_HOURS", 168, { min: 0 }) * 3_600_000,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 100 }),
+    shutdownDrainMs: read.int("SHUTDOWN_DRAIN_MS", 2000, { min: 0, max: 60_000 }),
     bodyReadTimeoutMs: read.int("BODY_READ_TIMEOUT_MS", DEFAULT_BODY_READ_TIMEOUT_MS, { min: 100 }),
     maxInFlightPayments: read.int("MAX_INFLIGHT_PAYMENTS", DEFAULT_MAX_IN_FLIGHT_PAYMENTS, {
       min: 1,
@@ -165,6 +168,11 @@ export function loadConfig(env: Env): Config {
   if (config.kafka.requestTimeoutMs > deliveryTimeoutMs) {
     problems.push(
       `KAFKA_REQUEST_TIMEOUT_MS (${config.kafka.requestTimeoutMs}) must not exceed KAFKA_DELIVERY_TIMEOUT_MS (${deliveryTimeoutMs})`,
+    );
+  }
+  if (config.shutdownDrainMs >= config.shutdownTimeoutMs) {
+    problems.push(
+      `SHUTDOWN_DRAIN_MS (${config.shutdownDrainMs}) must be less than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs})`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);

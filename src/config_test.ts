@@ -79,6 +79,17 @@ Deno.test("the request timeout may not exceed the delivery deadline", () => {
   );
 });
 
+Deno.test("the shutdown drain must end before the shutdown's bound", () => {
+  assertEquals(loadConfig({}).shutdownDrainMs, 2000);
+  assertMatch(
+    assertThrows(
+      () => loadConfig({ SHUTDOWN_DRAIN_MS: "5000", SHUTDOWN_TIMEOUT_MS: "5000" }),
+      ConfigError,
+    ).message,
+    /SHUTDOWN_DRAIN_MS \(5000\) must be less than SHUTDOWN_TIMEOUT_MS \(5000\)/,
+  );
+});
+
 Deno.test("the redacted config hides the password and the admin token", () => {
   const c = loadConfig({
     DATABASE_URL: "postgres://app:s3cret@db:5432/payments",

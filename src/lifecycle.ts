@@ -14,6 +14,60 @@ export async function serveOnPort(
 }
 
 /**
+ * A handler that can be drained before its server stops accepting. While draining, every answer
+ * carries `Connection: close`, so clients open a fresh connection for their next request instead
+ * of sending it on an idle keep-alive connection that `server.shutdown()` is about to close (the
+ * request would be reset unanswered). `drain` resolves once no request has arrived or been in
+ * flight for `quietMs`, or after `maxMs`, whichever comes first.
+ */
+export function drainable(fetch: Deno.ServeHandler): {
+  fetch: Deno.ServeHandler;
+  draining: () => boolean;
+  drain: (maxMs: number, quietMs?: number) => Promise<void>;
+} {
+  let draining = false;
+  let inFlight = 0;
+  let lastSeen = 0;
+  const closing = (res: Response): Response => {
+    if (!draining) return res;
+    try {
+      res.headers.set("connection", "close");
+      return res;
+    } catch { // immutable headers (a proxied response): copy them
+      const copy = new Response(res.body, res);
+      copy.headers.set("connection", "close");
+      return copy;
+    }
+  };
+  return {
+    async fetch(req, info) {
+      inFlight++;
+      lastSeen = Date.now();
+      try {
+        return closing(await fetch(req, info));
+      } finally {
+        inFlight--;
+        lastSeen = Date.now();
+      }
+    },
+    draining: () => draining,
+    async drain(maxMs, quietMs = 500) {
+      draining = true;
+      const start = Date.now();
+      lastSeen = Math.max(lastSeen, start);
+      while (Date.now() - start < maxMs) {
+        const quietFor = Date.now() - lastSeen;
+        if (inFlight === 0 && quietFor >= quietMs) return;
+        const wait = inFlight === 0 ? quietMs - quietFor : Math.min(quietMs, 50);
+        await new Promise((r) =>
+          setTimeout(r, Math.max(1, Math.min(wait, maxMs - (Date.now() - start))))
+        );
+      }
+    },
+  };
+}
+
+/**
  * Shutdown steps sharing one deadline `timeoutMs` from now: each step gets what is left (at least
  * 100 ms); one that fails or overruns is logged and the next step runs anyway.
  */

@@ -1,6 +1,6 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import FakeTimers from "@sinonjs/fake-timers";
-import { joinWithRetry } from "./lifecycle.ts";
+import { drainable, joinWithRetry } from "./lifecycle.ts";
 import { createLogger } from "./log.ts";
 
 Deno.test("joinWithRetry: retries a refused join with doubling waits up to the cap, then stops", async () => {
@@ -43,6 +43,63 @@ Deno.test("joinWithRetry: cancel stops the retries of a member that keeps being 
     joining.cancel();
     await clock.tickAsync(1000);
     assertEquals(calls, 2);
+  } finally {
+    clock.uninstall();
+  }
+});
+
+const info = {} as Deno.ServeHandlerInfo<Deno.NetAddr>;
+const get = () => new Request("http://service/payments");
+
+Deno.test("drainable: answers close their connection once draining, including immutable ones", async () => {
+  const h = drainable((req) =>
+    new URL(req.url).pathname === "/moved"
+      ? Response.redirect("http://service/new", 308) // immutable headers
+      : new Response("ok")
+  );
+  assertEquals((await h.fetch(get(), info)).headers.get("connection"), null);
+  assertEquals(h.draining(), false);
+  const drained = h.drain(10_000, 1);
+  assertEquals(h.draining(), true);
+  assertEquals((await h.fetch(get(), info)).headers.get("connection"), "close");
+  const moved = await h.fetch(new Request("http://service/moved"), info);
+  assertEquals([moved.status, moved.headers.get("connection")], [308, "close"]);
+  assertEquals(moved.headers.get("location"), "http://service/new");
+  await drained;
+});
+
+Deno.test("drainable: drain waits for requests in flight and for quiet, and never past its bound", async () => {
+  const clock = FakeTimers.withGlobal(globalThis).install({
+    toFake: ["setTimeout", "clearTimeout", "Date"],
+  });
+  try {
+    let release = () => {};
+    const h = drainable(() =>
+      new Promise<Response>((r) => (release = () => r(new Response("late"))))
+    );
+    const inFlight = h.fetch(get(), info);
+    let done = false;
+    const drained = h.drain(5_000, 500).then(() => (done = true));
+    await clock.tickAsync(2_000); // quiet for longer than 500 ms, but a request is in flight
+    assertEquals(done, false);
+    release();
+    assertEquals((await inFlight).headers.get("connection"), "close");
+    await clock.tickAsync(499);
+    assertEquals(done, false, "quiet for 499 ms after the last answer");
+    await clock.tickAsync(60);
+    assert(done, "quiet for 500 ms: drained");
+    await drained;
+
+    // A request that never ends holds the drain only up to its bound.
+    const stuck = drainable(() => new Promise<Response>(() => {}));
+    stuck.fetch(get(), info);
+    let bounded = false;
+    const capped = stuck.drain(1_000, 100).then(() => (bounded = true));
+    await clock.tickAsync(999);
+    assertEquals(bounded, false);
+    await clock.tickAsync(60);
+    assert(bounded, "drained at its bound");
+    await capped;
   } finally {
     clock.uninstall();
   }

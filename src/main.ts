@@ -5,7 +5,7 @@
 import { CircuitBreaker } from "./breaker/circuit_breaker.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { loadOrExit } from "./env_reader.ts";
-import { serveOnPort, shutdownSteps } from "./lifecycle.ts";
+import { drainable, serveOnPort, shutdownSteps } from "./lifecycle.ts";
 import { createApp } from "./http/app.ts";
 import { addBenchRoutes } from "./http/bench_routes.ts";
 import { reconcile } from "./reconcile/reconcile.ts";
@@ -125,6 +125,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     onPublished: (n) => metrics.published(n),
   });
   const app = createApp({
+    draining: () => handler.draining(),
     db,
     ingest,
     relay,
@@ -151,16 +152,19 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       }),
   );
 
+  const handler = drainable((req, info) => app.fetch(req, info));
   const { server, port } = await serveOnPort(
     { port: config.port, hostname: config.host },
-    app.fetch,
+    handler.fetch,
   );
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     stopping ??= (async () => {
       const { step, left } = shutdownSteps(config.shutdownTimeoutMs, logger);
-      // Stop accepting, let in-flight requests finish, then the background work, then I/O.
+      // Serve on, not ready and closing each connection after its answer, until quiet; then stop
+      // accepting, let in-flight requests finish, then the background work, then I/O.
+      if (config.shutdownDrainMs > 0) await step("drain", handler.drain(config.shutdownDrainMs));
       await step("http", server.shutdown());
       await step("inline publishes", ingest.drain());
       await step("relay", relay.stop());

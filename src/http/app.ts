@@ -40,6 +40,8 @@ export interface AppDeps {
   reconcile?: (since: Date, until: Date) => Promise<ReconcileReport>;
   /** Base URL of the settlement process (GET /settlement/summary); absent or null: 404. */
   settlementUrl?: string | null;
+  /** True once a graceful shutdown began (readiness answers 503). */
+  draining?: () => boolean;
 }
 
 /** Default of `AppDeps.bodyReadTimeoutMs`; `config.ts` sets it from BODY_READ_TIMEOUT_MS. */
@@ -87,7 +89,7 @@ export function createApp(deps: AppDeps): Hono {
     "/settlement",
     settlementRoutes({ settlementUrl: deps.settlementUrl ?? null, logger, retryAfter }),
   );
-  app.route("/health", healthRoutes({ db, breakers, logger }));
+  app.route("/health", healthRoutes({ db, breakers, logger, draining: deps.draining }));
   app.route("/", metaRoutes({ metrics }));
   return app;
 }

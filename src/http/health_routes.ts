@@ -11,6 +11,8 @@ export interface HealthRoutesDeps {
   db: Db;
   breakers: readonly CircuitBreaker[];
   logger: Logger;
+  /** True once a graceful shutdown began: readiness answers 503 so balancers stop sending. */
+  draining?: () => boolean;
 }
 
 /** The health routes, to mount at `/health`. */
@@ -30,10 +32,12 @@ export function healthRoutes(deps: HealthRoutesDeps): Hono {
       migrations = "UNKNOWN";
       logger.warn("readiness: postgres unreachable", { error: errorMessage(e) });
     }
-    const ok = postgres === "UP" && migrations === "UP";
+    const draining = deps.draining?.() ?? false;
+    const ok = postgres === "UP" && migrations === "UP" && !draining;
     return c.json({
       status: ok ? "UP" : "DOWN",
       checks: {
+        ...(draining ? { shutdown: "DRAINING" } : {}),
         postgres,
         migrations,
         // Kafka is reported, never fatal: the outbox keeps accepting while it is down.

@@ -49,3 +49,19 @@ Deno.test("health routes: ready is 503 when Postgres is unreachable, and says so
     ["warn", "readiness: postgres unreachable"],
   ]);
 });
+
+Deno.test("health routes: ready is 503 while a graceful shutdown drains, live stays UP", async () => {
+  const db = fakeDb(() => [{ n: String(MIGRATIONS.length) }]);
+  const { breaker } = testBreaker();
+  let draining = false;
+  const app = mounted(
+    "/health",
+    healthRoutes({ db, breakers: [breaker], logger: recordingLogger(), draining: () => draining }),
+  );
+  assertEquals((await app.request("/health/ready")).status, 200);
+  draining = true;
+  const res = await app.request("/health/ready");
+  assertEquals(res.status, 503);
+  assertEquals((await res.json()).checks.shutdown, "DRAINING");
+  assertEquals((await app.request("/health/live")).status, 200);
+});

@@ -256,13 +256,22 @@ export async function gracefulShutdown(ctx: SuiteContext): Promise<CaseResult> {
     for (let i = 0; i < 3; i++) {
       const id = crypto.randomUUID();
       const key = `${prefix}-slow-${i}`;
-      slow.push({ id, key, p: slowPost(port, eventBody(key, 0, id), () => partsSent++, 1500) });
+      // The second half comes after the drain (SHUTDOWN_DRAIN_MS, 2 s by default) has ended.
+      slow.push({ id, key, p: slowPost(port, eventBody(key, 0, id), () => partsSent++, 4000) });
     }
     await waitFor(() => Promise.resolve(partsSent === 3), 3000, 20);
     ctx.log("case 7: SIGTERM the service");
     sigtermAt = Date.now();
     svc.signal("SIGTERM");
     const exitP = svc.exited;
+    // Draining: still serving, but not ready, so a balancer stops sending.
+    const drainingSeen = await waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      const body = await res.json();
+      return res.status === 503 && body.checks?.shutdown === "DRAINING";
+    }, 1500, 50);
+    if (drainingSeen) notes.push("while draining: /health/ready 503 DRAINING");
+    else failures.push("/health/ready did not answer 503 DRAINING after SIGTERM");
     const slowResults = await Promise.all(slow.map((s) => s.p));
     const load = await loadP;
     const status = await Promise.race([exitP, sleep(20_000).then(() => null)]);

@@ -51,6 +51,8 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     KAFKA_REQUEST_TIMEOUT_MS: "2000",
     KAFKA_DELIVERY_TIMEOUT_MS: "3000",
     RELAY_POLL_INTERVAL_MS: "100",
+    // Stopped in-process between tests: no balancer to drain from (fault case 7 tests the drain).
+    SHUTDOWN_DRAIN_MS: "0",
     ...env,
   });
   const service = await startService(config, silentLogger);
