@@ -39,11 +39,17 @@ const TXN_STATE_PARTITIONS = 3;
 
 /** A producer owner currently holding claims (a transactional.id), or null. */
 async function liveOwner(db: Db): Promise<string | null> {
-  const [r] = await db.query<{ owner: string }>(
-    `SELECT claimed_by AS owner FROM outbox WHERE status = 'PENDING' AND claimed_by IS NOT NULL
-       AND claimed_by NOT LIKE 'recovery:%' LIMIT 1`,
-  );
-  return r?.owner ?? null;
+  // A claim lives only while its publish does (milliseconds under steady load): look for one for
+  // up to 5 s rather than once, so the fault is injected instead of skipped.
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const [r] = await db.query<{ owner: string }>(
+      `SELECT claimed_by AS owner FROM outbox WHERE status = 'PENDING' AND claimed_by IS NOT NULL
+         AND claimed_by NOT LIKE 'recovery:%' LIMIT 1`,
+    );
+    if (r || Date.now() > deadline) return r?.owner ?? null;
+    await sleep(10);
+  }
 }
 
 async function killAndRestart(ctx: FaultContext, node: number, why: string): Promise<string> {

@@ -199,8 +199,11 @@ async function oneRun(i: number, fault: Fault): Promise<RunResult> {
       consumerDuplicates = metricSum(page, "payment_consumer_duplicates_dropped_total");
       if (consumed >= verdict.committed || Date.now() > deadline) {
         if (consumed < verdict.committed) {
+          const tail = consumer.lines.filter((l) => !l.includes('"level":"debug"')).slice(-12);
           (exactlyOnce ? failures : notes).push(
-            `the consumer read ${consumed} of ${verdict.committed} records in time`,
+            `the consumer read ${consumed} of ${verdict.committed} records in time; its last lines:\n      ${
+              tail.join("\n      ")
+            }`,
           );
         }
         break;
