@@ -265,11 +265,15 @@ export async function gracefulShutdown(ctx: SuiteContext): Promise<CaseResult> {
     svc.signal("SIGTERM");
     const exitP = svc.exited;
     // Draining: still serving, but not ready, so a balancer stops sending.
-    const drainingSeen = await waitFor(async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
-      const body = await res.json();
-      return res.status === 503 && body.checks?.shutdown === "DRAINING";
-    }, 1500, 50);
+    const drainingSeen = await waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+        const body = await res.json();
+        return res.status === 503 && body.checks?.shutdown === "DRAINING";
+      },
+      1500,
+      50,
+    );
     if (drainingSeen) notes.push("while draining: /health/ready 503 DRAINING");
     else failures.push("/health/ready did not answer 503 DRAINING after SIGTERM");
     const slowResults = await Promise.all(slow.map((s) => s.p));
