@@ -10,7 +10,7 @@
  * `deno task bench` runs it too (20,000 events with --smoke).
  */
 import { parseArgs } from "@std/cli/parse-args";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "../../src/kafka/kafkajs.ts";
 import { createPostgresDb, type Db } from "../../src/outbox/db.ts";
 import { migrate } from "../../src/outbox/migrations.ts";
 import { createTopic, deleteGroups, deleteTopic } from "../../src/kafka/topic_admin.ts";

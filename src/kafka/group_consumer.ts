@@ -4,7 +4,8 @@
  * when the batch ends (so a stop or a crash re-delivers at most the batch in flight). An admin
  * client of its own answers the watermark and committed-offset questions lag needs.
  */
-import { type Admin, type Consumer, Kafka, logLevel } from "kafkajs";
+import type { Admin, Consumer } from "kafkajs";
+import { Kafka, logLevel } from "./kafkajs.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Logger } from "../log.ts";
 

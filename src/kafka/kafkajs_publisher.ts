@@ -1,5 +1,6 @@
 /** The kafkajs producer behind the Publisher interface, with our own deadline on every call. */
-import { Kafka, logLevel, Partitioners, type PartitionMetadata, type Producer } from "kafkajs";
+import type { PartitionMetadata, Producer } from "kafkajs";
+import { Kafka, logLevel, Partitioners } from "./kafkajs.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 import {

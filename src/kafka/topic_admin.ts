@@ -3,7 +3,8 @@
  * probe, removing a test's consumer group), kept here so that kafkajs is imported under
  * src/kafka/ only.
  */
-import { type Admin, Kafka, logLevel } from "kafkajs";
+import type { Admin } from "kafkajs";
+import { Kafka, logLevel } from "./kafkajs.ts";
 
 /** Options of `createTopic` and `deleteTopic`. */
 export interface TopicAdminOptions {

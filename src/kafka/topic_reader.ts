@@ -5,7 +5,7 @@
  * beginning) and stopping either at the high watermarks seen when the read began or once given
  * event ids have all been read.
  */
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "./kafkajs.ts";
 
 /** One record read from the topic. */
 export interface TopicRecord {

@@ -4,7 +4,8 @@
  * only seeks to the offset stored with the ledger, so a member resumes exactly where the ledger
  * ends whatever Kafka would have delivered. Reads with read_committed.
  */
-import { type Admin, type Consumer, Kafka, logLevel } from "kafkajs";
+import type { Admin, Consumer } from "kafkajs";
+import { Kafka, logLevel } from "../kafka/kafkajs.ts";
 import { errorMessage } from "../error_message.ts";
 import { headerText, logCreatorFor } from "../kafka/group_consumer.ts";
 import type { Logger } from "../log.ts";

@@ -7,7 +7,7 @@
 import { caseKit, type CaseResult, type SuiteContext } from "./lib/case_kit.ts";
 import { type ServiceProc, spawnService } from "../../scripts/lib/service_process.ts";
 import { freePort, sleep, suffix } from "../../scripts/lib/util.ts";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "../../src/kafka/kafkajs.ts";
 import { errorMessage } from "../../src/error_message.ts";
 import { readTopic } from "../../src/kafka/topic_reader.ts";
 import { toRecord } from "../../src/outbox/kafka_record.ts";

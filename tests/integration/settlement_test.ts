@@ -7,7 +7,7 @@
  * reconcile exits 1 once the outbox holds an event the topic does not.
  */
 import { assert, assertEquals } from "@std/assert";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel } from "../../src/kafka/kafkajs.ts";
 import { silentLogger } from "../../src/log.ts";
 import { toRecord } from "../../src/outbox/kafka_record.ts";
 import { addDays, businessDayOf, dayBounds } from "../../src/settlement/business_day.ts";
