@@ -348,7 +348,12 @@ Deno.test({
         const starts = (await page.evaluate("globalThis.__snapshotPolls")) as number[];
         assert(starts.length >= 5, `only ${starts.length} polls seen`);
         const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
-        assert(Math.min(...gaps) >= 995, `polls ${Math.round(Math.min(...gaps))} ms apart`);
+        // The page starts rounds at least 1000 ms apart; the recorder notes each round's first
+        // fetch, a little after the round's start (its own sync work, now and then a GC pause:
+        // CI once saw 985 ms). A page polling faster than once a second still fails.
+        assert(Math.min(...gaps) >= 950, `polls ${Math.round(Math.min(...gaps))} ms apart`);
+        const mean = (starts.at(-1)! - starts[0]!) / gaps.length;
+        assert(mean >= 990, `polls ${Math.round(mean)} ms apart on average`);
       });
 
       await t.step("nothing left the service's origin and the page logged no errors", () => {

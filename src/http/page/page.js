@@ -90,9 +90,10 @@ function pollSettlement() {
 
 /** One round of requests; resolves to how many of them failed and the first reason. */
 async function pollRound() {
+  const snapshotP = get(BASE); // first: a round is timed by its snapshot request
   pollSettlement();
   const r = await Promise.allSettled([
-    get(BASE),
+    snapshotP,
     get(BASE + "/events?limit=20"),
     get("outbox"),
     get("metrics", "text"),
