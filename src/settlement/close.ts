@@ -6,6 +6,7 @@
 import type { Db, Queryable } from "../outbox/db.ts";
 import { type BusinessCalendar, dayBounds } from "./business_day.ts";
 import { DAYS_LOCK } from "./ledger_store.ts";
+import type { ExceptionRow } from "./ledger_rows.ts";
 import { freezeStatements, type StatementRecord, storedStatements } from "./statements.ts";
 import type { ReconciliationReport } from "./three_way.ts";
 
@@ -124,19 +125,10 @@ export async function closeDay(db: Db, day: string, opts: CloseOptions): Promise
 }
 
 /** One exception as listed in a day's report. */
-export interface ExceptionEntry {
+export type ExceptionEntry = Omit<ExceptionRow, "businessDay" | "rule"> & {
   rule: string;
-  reason: string;
-  eventId: string | null;
-  paymentId: string | null;
-  merchantId: string | null;
-  currency: string | null;
-  type: string | null;
-  amount: string | null;
-  partition: number;
-  offset: string;
   at: string;
-}
+};
 
 /** The exceptions recorded for business day `day`, oldest first (at most `limit`). */
 export async function exceptionsOf(
