@@ -22,6 +22,7 @@ import { createPgliteDb } from "./outbox/pglite_db.ts";
 import { migrate } from "./outbox/migrations.ts";
 import { createRelay } from "./outbox/relay.ts";
 import { outboxStats } from "./outbox/repository.ts";
+import { cachedOutboxStats } from "./outbox/stats_cache.ts";
 
 /** Name of the breaker that guards Kafka publishing. */
 export const PUBLISH_BREAKER = "kafka-publisher";
@@ -63,7 +64,9 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       });
     }
   });
-  const metrics = createMetrics({ breakers: [breaker], outboxStats: () => outboxStats(db) });
+  // Scrapes and GET /outbox share one reading of the counts, at a cost bounded by stats_cache.ts.
+  const stats = cachedOutboxStats(() => outboxStats(db));
+  const metrics = createMetrics({ breakers: [breaker], outboxStats: stats });
   const instanceId = `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const exactlyOnce = config.deliveryGuarantee === "exactly-once";
   const publisher = instrumentPublisher(
@@ -80,10 +83,19 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     }),
     metrics,
   );
+  // At-least-once: the relay sends on a producer of its own, so a drain's batches of hundreds
+  // of records never queue ahead of clients' inline publishes (a producer sends one batch at a
+  // time, send_queue.ts). Per-key order does not rest on the producer: a row is published
+  // inline only when no older row of its key is pending. Exactly-once keeps one producer, whose
+  // transactional.id owns the claims of both paths.
+  const relayPublisher = exactlyOnce ? publisher : instrumentPublisher(
+    createKafkaPublisher({ ...config.kafka, clientId: `${config.kafka.clientId}-relay`, logger }),
+    metrics,
+  );
   const relay = createRelay({
     db,
     breaker,
-    publisher,
+    publisher: relayPublisher,
     errors: KAFKA_PUBLISH_ERRORS,
     logger,
     batchSize: config.relay.batchSize,
@@ -137,6 +149,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     bodyReadTimeoutMs: config.bodyReadTimeoutMs,
     maxInFlightPayments: config.maxInFlightPayments,
     settlementUrl: config.settlementUrl,
+    outboxStats: stats,
     reconcile: (since, until) =>
       reconcile(db, { brokers: config.kafka.brokers, topic: config.kafka.topic, since, until }),
   });
@@ -168,7 +181,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       await step("http", server.shutdown());
       await step("inline publishes", ingest.drain());
       await step("relay", relay.stop());
-      await step("kafka", publisher.close());
+      await step("kafka", Promise.all([publisher.close(), relayPublisher.close()]));
       breaker.dispose();
       await step("postgres", db.close(left()));
       logger.info("service stopped");

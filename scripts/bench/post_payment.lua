@@ -1,9 +1,12 @@
 -- wrk script: POST /payments with valid, distinct events; paymentIds spread over many keys.
 -- Each thread numbers its own events; the thread id and a per-run nonce keep ids unique.
+-- BENCH_FRESH=1 sends what a client sends: a new paymentId per request and no eventId (the
+-- service assigns one); otherwise eventIds are sent and paymentIds reuse BENCH_KEYS keys.
 -- `thread_id` is a global set per thread by setup(); a local of that name would shadow it.
 local counter = 0
 local nonce = os.getenv("BENCH_NONCE") or tostring(os.time())
 local keys = tonumber(os.getenv("BENCH_KEYS") or "10000")
+local fresh = os.getenv("BENCH_FRESH") == "1"
 local threads = {}
 
 function setup(thread)
@@ -19,6 +22,12 @@ end
 
 request = function()
   counter = counter + 1
+  if fresh then
+    return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, string.format(
+      '{"paymentId":"pay-%s-%d-%d","merchantId":"m-1","type":"PAYMENT_CREATED",' ..
+      '"amount":%d,"currency":"EUR","occurredAt":"2026-11-25T10:00:00Z"}',
+      nonce, thread_id, counter, 100 + counter))
+  end
   local id = uuid(thread_id, counter)
   local body = string.format(
     '{"eventId":"%s","paymentId":"pay-%d-%d","merchantId":"m-1","type":"PAYMENT_CREATED",' ..

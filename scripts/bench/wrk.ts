@@ -21,6 +21,8 @@ export interface WrkOptions {
   seconds: number;
   /** Keeps event ids unique across runs (read by the Lua script). */
   nonce: number;
+  /** A new paymentId per request and no eventId, as clients send (default: reused keys, ids sent). */
+  fresh?: boolean;
 }
 
 /** Runs `cmd` with bash in `cwd`; returns stdout and stderr, throws with both on failure. */
@@ -61,7 +63,7 @@ export async function runWrk(root: string, url: string, opts: WrkOptions): Promi
   const text = await sh(
     `wrk -t${opts.threads} -c${opts.connections} -d${opts.seconds}s --timeout 10s ` +
       `-s scripts/bench/post_payment.lua ${url}; rc=$?; echo "CPU_STAT $(cat /proc/$$/stat)"; exit $rc`,
-    { BENCH_NONCE: String(opts.nonce) },
+    { BENCH_NONCE: String(opts.nonce), BENCH_FRESH: opts.fresh ? "1" : "0" },
     root,
   );
   const line = text.split("\n").find((l) => l.startsWith("BENCH_JSON "));

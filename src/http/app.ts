@@ -9,6 +9,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import type { Db } from "../outbox/db.ts";
 import type { Ingest } from "../outbox/ingest.ts";
 import type { Relay } from "../outbox/relay.ts";
+import type { OutboxStats } from "../outbox/repository.ts";
 import type { ReconcileReport } from "../reconcile/reconcile.ts";
 import { breakerRoutes } from "./breaker_routes.ts";
 import { notFoundProblem, problemHandler } from "./error_handler.ts";
@@ -40,6 +41,8 @@ export interface AppDeps {
   reconcile?: (since: Date, until: Date) => Promise<ReconcileReport>;
   /** Base URL of the settlement process (GET /settlement/summary); absent or null: 404. */
   settlementUrl?: string | null;
+  /** The outbox's counts (GET /outbox); default a fresh reading per request. */
+  outboxStats?: () => Promise<OutboxStats>;
   /** True once a graceful shutdown began (readiness answers 503). */
   draining?: () => boolean;
 }
@@ -82,6 +85,7 @@ export function createApp(deps: AppDeps): Hono {
       adminToken,
       retryAfter,
       reconcile: deps.reconcile,
+      stats: deps.outboxStats,
     }),
   );
   app.route("/", pageRoutes());

@@ -116,10 +116,13 @@ export function createIngest(opts: IngestOptions): Ingest {
 
   // Group commit: concurrent requests share one transaction (one WAL flush), each answered
   // only after that transaction committed.
+  // While the breaker refuses calls no row is claimed: an inline publish would only be refused
+  // and its claim handed back (a second write of every row), and an unclaimed insert needs no
+  // per-key locks. The relay publishes these rows once the breaker lets calls through.
   const commits = createBatcher<NewEvent, AcceptOutcome>(
     (events) =>
       acceptEvents(db, events, {
-        claimFor: inline ? claimOwner() : null,
+        claimFor: inline && !REFUSING.has(breaker.state) ? claimOwner() : null,
         leaseMs: opts.leaseMs,
       }),
     {
@@ -241,10 +244,15 @@ export function createIngest(opts: IngestOptions): Ingest {
       const createdAt = outcome.createdAt;
       if (outcome.claimedBy === null) {
         opts.onPending?.();
+        const state = breaker.state;
         return {
           kind: "pending",
           createdAt,
-          reason: inline ? "an earlier event of this payment is still pending" : "relay",
+          reason: !inline
+            ? "relay"
+            : REFUSING.has(state)
+            ? `circuit breaker is ${state}`
+            : "an earlier event of this payment is still pending",
         };
       }
       const work = sends.submit({ seq: outcome.seq, claimedBy: outcome.claimedBy, ...event });
@@ -280,6 +288,9 @@ export function createIngest(opts: IngestOptions): Ingest {
 }
 
 type PublishKind = "published" | "pending" | "dead_lettered";
+
+/** Breaker states in which no call is let through. */
+const REFUSING: ReadonlySet<string> = new Set(["OPEN", "FORCED_OPEN"]);
 
 /** Seqs claimed by one owner (null: no guard, at-least-once). */
 interface OwnedSeqs {

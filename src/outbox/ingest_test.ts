@@ -57,3 +57,50 @@ Deno.test("ingest: a replay while the PUBLISHED mark is still being written says
     await store.close();
   }
 });
+
+Deno.test("ingest: while the breaker is OPEN an event is stored unclaimed in one statement, with no lock, publish or release", async () => {
+  const store = await createPgliteDb(null);
+  try {
+    await migrate(store);
+    const statements: string[] = [];
+    const db: Db = Object.create(store);
+    db.query = <T>(text: string, params?: unknown[]): Promise<T[]> => {
+      statements.push(text);
+      return store.query<T>(text, params);
+    };
+    db.transaction = <T>(fn: (tx: typeof store) => Promise<T>): Promise<T> => {
+      statements.push("BEGIN");
+      return store.transaction(fn as never) as Promise<T>;
+    };
+    let publishes = 0;
+    const breaker = new CircuitBreaker("kafka-publisher");
+    breaker.transitionTo("FORCED_OPEN");
+    const ingest = createIngest({
+      db,
+      breaker,
+      publisher: { ...kafka, publish: () => (publishes++, Promise.resolve()) },
+      errors: { isPerRecord: () => false, describe: String },
+      logger: silentLogger,
+      instanceId: "test",
+    });
+    const id = crypto.randomUUID();
+    const result = await ingest.accept({
+      id,
+      aggregateid: "pay-1",
+      type: "PAYMENT_CREATED",
+      payload: '{"n":1}',
+    });
+    await ingest.drain();
+    assertEquals(result.kind === "pending" && result.reason, "circuit breaker is FORCED_OPEN");
+    assertEquals(publishes, 0);
+    assertEquals(statements.length, 1, statements.join("\n---\n"));
+    assertEquals(statements[0]!.includes("pg_advisory"), false);
+    const rows = await store.query<{ claimed_by: string | null; attempts: number }>(
+      "SELECT claimed_by, attempts FROM outbox WHERE id = $1",
+      [id],
+    );
+    assertEquals(rows, [{ claimed_by: null, attempts: 0 }]);
+  } finally {
+    await store.close();
+  }
+});

@@ -94,99 +94,151 @@ export async function acceptEvents(
   opts: AcceptOptions = {},
 ): Promise<AcceptOutcome[]> {
   if (events.length === 0) return [];
-  return await db.transaction(async (tx) => {
-    // Same-key inserts serialise here (sorted, so two batches cannot deadlock); this is what lets
-    // the claim below see every older row of its key.
-    // Both statements are sent at once (pipelined); the server still runs the insert, and takes
-    // its snapshot, only after the lock statement has finished.
-    const keys = [...new Set(events.map((e) => e.aggregateid))].sort();
-    const locked = tx.query(
-      "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) s",
-      [keys],
-    );
-    // One statement inserts and claims. Its snapshot is taken after the locks above, so it sees
-    // every committed row of these keys; only the first new event of a key with nothing pending
-    // is claimed for the inline publish. The check is a subquery with LIMIT 1 rather than
-    // NOT EXISTS, so it stays one index probe per key: as a prepared statement its plan is
-    // cached, and a NOT EXISTS planned while the outbox held few pending rows became a hash
-    // anti-join over every pending row once Kafka was down (4.5 ms per commit, 10x the CPU).
-    const insert = tx.query<
-      { seq: string; id: string; created_at: Date; claimed: boolean }
+  const claimFor = opts.claimFor ?? null;
+  // Without a claim one statement does it all, committed on its own (no BEGIN and COMMIT round
+  // trips); a claim needs the key locks of its transaction.
+  if (claimFor === null) return await outcomes(db, events, await insertUnclaimed(db, events), null);
+  return await db.transaction(async (tx) =>
+    await outcomes(
+      tx,
+      events,
+      await insertClaiming(tx, events, claimFor, opts.leaseMs ?? 30_000),
+      claimFor,
+    )
+  );
+}
+
+/** Answers per event from the rows inserted; ids not inserted are looked up as duplicates. */
+async function outcomes(
+  db: Queryable,
+  events: NewEvent[],
+  inserted: Inserted[],
+  claimFor: string | null,
+): Promise<AcceptOutcome[]> {
+  const byId = new Map(inserted.map((r) => [r.id, r]));
+  const offered = events.filter((e) => !byId.has(e.id.toLowerCase()));
+  const dups = new Map<string, AcceptOutcome>();
+  if (offered.length > 0) {
+    const rows = await db.query<
+      { id: string; status: OutboxStatus; created_at: Date; published_at: Date; same: boolean }
     >(
-      `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-           AS i(id, aggregateid, type, payload, ord)),
-       claimable AS (
-         SELECT DISTINCT ON (i.aggregateid) i.ord FROM input i
-         WHERE $5::text IS NOT NULL
-           AND (SELECT 1 FROM outbox p WHERE p.aggregateid = i.aggregateid
-                  AND p.status = 'PENDING' LIMIT 1) IS NULL
-         ORDER BY i.aggregateid, i.ord)
-       INSERT INTO outbox (id, aggregateid, type, payload, claimed_by, claimed_at, claim_expires_at)
-       SELECT i.id, i.aggregateid, i.type, i.payload::jsonb,
-              CASE WHEN c.ord IS NOT NULL THEN $5::text END,
-              CASE WHEN c.ord IS NOT NULL THEN now() END,
-              CASE WHEN c.ord IS NOT NULL THEN now() + ($6::int * interval '1 ms') END
-       FROM input i LEFT JOIN claimable c ON c.ord = i.ord
-       ORDER BY i.ord
-       ON CONFLICT (id) DO NOTHING
-       RETURNING seq::text AS seq, id::text AS id, created_at, claimed_by IS NOT NULL AS claimed`,
-      [
-        events.map((e) => e.id),
-        events.map((e) => e.aggregateid),
-        events.map((e) => e.type),
-        events.map((e) => e.payload),
-        opts.claimFor ?? null,
-        opts.leaseMs ?? 30_000,
-      ],
+      `SELECT o.id::text AS id, o.status, o.created_at, o.published_at,
+              bool_or(o.payload = i.payload::jsonb) AS same
+       FROM unnest($1::uuid[], $2::text[]) AS i(id, payload) JOIN outbox o ON o.id = i.id
+       GROUP BY o.id, o.status, o.created_at, o.published_at`,
+      [offered.map((e) => e.id), offered.map((e) => e.payload)],
     );
-    const [, inserted] = await Promise.all([locked, insert]);
-    const byId = new Map(inserted.map((r) => [r.id, r]));
-    const offered = events.filter((e) => !byId.has(e.id.toLowerCase()));
-    const dups = new Map<string, AcceptOutcome>();
-    if (offered.length > 0) {
-      const rows = await tx.query<
-        { id: string; status: OutboxStatus; created_at: Date; published_at: Date; same: boolean }
-      >(
-        `SELECT o.id::text AS id, o.status, o.created_at, o.published_at,
-                bool_or(o.payload = i.payload::jsonb) AS same
-         FROM unnest($1::uuid[], $2::text[]) AS i(id, payload) JOIN outbox o ON o.id = i.id
-         GROUP BY o.id, o.status, o.created_at, o.published_at`,
-        [offered.map((e) => e.id), offered.map((e) => e.payload)],
-      );
-      for (const r of rows) {
-        dups.set(r.id, {
-          kind: "duplicate",
-          status: r.status,
-          samePayload: Boolean(r.same),
-          createdAt: new Date(r.created_at),
-          publishedAt: r.published_at ? new Date(r.published_at) : null,
-        });
-      }
-    }
-    return events.map((e): AcceptOutcome => {
-      const id = e.id.toLowerCase();
-      const dup = dups.get(id);
-      if (dup) return dup;
-      const row = byId.get(id);
-      if (!row) throw new Error(`event ${e.id} was neither inserted nor found`);
-      // Two events of one batch with the same id: the first is created, the second is a replay.
-      byId.delete(id);
-      dups.set(id, {
+    for (const r of rows) {
+      dups.set(r.id, {
         kind: "duplicate",
-        status: "PENDING",
-        samePayload: true,
-        createdAt: new Date(row.created_at),
-        publishedAt: null,
+        status: r.status,
+        samePayload: Boolean(r.same),
+        createdAt: new Date(r.created_at),
+        publishedAt: r.published_at ? new Date(r.published_at) : null,
       });
-      return {
-        kind: "created",
-        seq: row.seq,
-        claimedBy: row.claimed ? opts.claimFor ?? null : null,
-        createdAt: new Date(row.created_at),
-      };
+    }
+  }
+  return events.map((e): AcceptOutcome => {
+    const id = e.id.toLowerCase();
+    const dup = dups.get(id);
+    if (dup) return dup;
+    const row = byId.get(id);
+    if (!row) throw new Error(`event ${e.id} was neither inserted nor found`);
+    // Two events of one batch with the same id: the first is created, the second is a replay.
+    byId.delete(id);
+    dups.set(id, {
+      kind: "duplicate",
+      status: "PENDING",
+      samePayload: true,
+      createdAt: new Date(row.created_at),
+      publishedAt: null,
     });
+    return {
+      kind: "created",
+      seq: row.seq,
+      claimedBy: row.claimed ? claimFor : null,
+      createdAt: new Date(row.created_at),
+    };
   });
+}
+
+type Inserted = { seq: string; id: string; created_at: Date; claimed: boolean };
+
+/** The events as the statements' unnest arrays take them. */
+function columns(events: NewEvent[]): [string[], string[], string[], string[]] {
+  return [
+    events.map((e) => e.id),
+    events.map((e) => e.aggregateid),
+    events.map((e) => e.type),
+    events.map((e) => e.payload),
+  ];
+}
+
+/**
+ * Inserts without claiming (the breaker is open, or publishing is the relay's): no row is
+ * published inline, so nothing needs to see the older rows of a key, and neither the per-key
+ * locks nor the per-key probe of `insertClaiming` are needed; one statement.
+ */
+async function insertUnclaimed(tx: Queryable, events: NewEvent[]): Promise<Inserted[]> {
+  return await tx.query<Inserted>(
+    `INSERT INTO outbox (id, aggregateid, type, payload)
+     SELECT i.id, i.aggregateid, i.type, i.payload::jsonb
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+       AS i(id, aggregateid, type, payload, ord)
+     ORDER BY i.ord
+     ON CONFLICT (id) DO NOTHING
+     RETURNING seq::text AS seq, id::text AS id, created_at, false AS claimed`,
+    columns(events),
+  );
+}
+
+/**
+ * Inserts and claims for an inline publish by `owner` the first new event of each key that has
+ * nothing pending.
+ */
+async function insertClaiming(
+  tx: Queryable,
+  events: NewEvent[],
+  owner: string,
+  leaseMs: number,
+): Promise<Inserted[]> {
+  // Same-key inserts serialise here (sorted, so two batches cannot deadlock); this is what lets
+  // the claim below see every older row of its key.
+  // Both statements are sent at once (pipelined); the server still runs the insert, and takes
+  // its snapshot, only after the lock statement has finished.
+  const keys = [...new Set(events.map((e) => e.aggregateid))].sort();
+  const locked = tx.query(
+    "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) s",
+    [keys],
+  );
+  // One statement inserts and claims. Its snapshot is taken after the locks above, so it sees
+  // every committed row of these keys; only the first new event of a key with nothing pending
+  // is claimed for the inline publish. The check is a subquery with LIMIT 1 rather than
+  // NOT EXISTS, so it stays one index probe per key: as a prepared statement its plan is
+  // cached, and a NOT EXISTS planned while the outbox held few pending rows became a hash
+  // anti-join over every pending row once Kafka was down (4.5 ms per commit, 10x the CPU).
+  const insert = tx.query<Inserted>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+         AS i(id, aggregateid, type, payload, ord)),
+     claimable AS (
+       SELECT DISTINCT ON (i.aggregateid) i.ord FROM input i
+       WHERE (SELECT 1 FROM outbox p WHERE p.aggregateid = i.aggregateid
+                AND p.status = 'PENDING' LIMIT 1) IS NULL
+       ORDER BY i.aggregateid, i.ord)
+     INSERT INTO outbox (id, aggregateid, type, payload, claimed_by, claimed_at, claim_expires_at)
+     SELECT i.id, i.aggregateid, i.type, i.payload::jsonb,
+            CASE WHEN c.ord IS NOT NULL THEN $5::text END,
+            CASE WHEN c.ord IS NOT NULL THEN now() END,
+            CASE WHEN c.ord IS NOT NULL THEN now() + ($6::int * interval '1 ms') END
+     FROM input i LEFT JOIN claimable c ON c.ord = i.ord
+     ORDER BY i.ord
+     ON CONFLICT (id) DO NOTHING
+     RETURNING seq::text AS seq, id::text AS id, created_at, claimed_by IS NOT NULL AS claimed`,
+    [...columns(events), owner, leaseMs],
+  );
+  const [, inserted] = await Promise.all([locked, insert]);
+  return inserted;
 }
 
 /**
