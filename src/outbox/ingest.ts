@@ -243,8 +243,10 @@ export function createIngest(opts: IngestOptions): Ingest {
       }
       const createdAt = outcome.createdAt;
       if (outcome.claimedBy === null) {
-        opts.onPending?.();
         const state = breaker.state;
+        // While the breaker refuses calls the relay waits for its next transition, which wakes
+        // it; waking it for every event accepted meanwhile would only spin it.
+        if (!REFUSING.has(state)) opts.onPending?.();
         return {
           kind: "pending",
           createdAt,

@@ -95,17 +95,11 @@ export async function acceptEvents(
 ): Promise<AcceptOutcome[]> {
   if (events.length === 0) return [];
   const claimFor = opts.claimFor ?? null;
-  // Without a claim one statement does it all, committed on its own (no BEGIN and COMMIT round
-  // trips); a claim needs the key locks of its transaction.
-  if (claimFor === null) return await outcomes(db, events, await insertUnclaimed(db, events), null);
-  return await db.transaction(async (tx) =>
-    await outcomes(
-      tx,
-      events,
-      await insertClaiming(tx, events, claimFor, opts.leaseMs ?? 30_000),
-      claimFor,
-    )
-  );
+  // One statement either way, committed on its own (no BEGIN and COMMIT round trips).
+  const inserted = claimFor === null
+    ? await insertUnclaimed(db, events)
+    : await insertClaiming(db, events, claimFor, opts.leaseMs ?? 30_000);
+  return await outcomes(db, events, inserted, claimFor);
 }
 
 /** Answers per event from the rows inserted; ids not inserted are looked up as duplicates. */
@@ -194,51 +188,20 @@ async function insertUnclaimed(tx: Queryable, events: NewEvent[]): Promise<Inser
 
 /**
  * Inserts and claims for an inline publish by `owner` the first new event of each key that has
- * nothing pending.
+ * nothing pending: one call of `outbox_accept` (migrations.ts, version 3), which takes the keys'
+ * locks first, so the claim sees every committed row of its keys, then inserts. Committed on its
+ * own: one round trip for the whole group commit.
  */
 async function insertClaiming(
-  tx: Queryable,
+  db: Queryable,
   events: NewEvent[],
   owner: string,
   leaseMs: number,
 ): Promise<Inserted[]> {
-  // Same-key inserts serialise here (sorted, so two batches cannot deadlock); this is what lets
-  // the claim below see every older row of its key.
-  // Both statements are sent at once (pipelined); the server still runs the insert, and takes
-  // its snapshot, only after the lock statement has finished.
-  const keys = [...new Set(events.map((e) => e.aggregateid))].sort();
-  const locked = tx.query(
-    "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) s",
-    [keys],
-  );
-  // One statement inserts and claims. Its snapshot is taken after the locks above, so it sees
-  // every committed row of these keys; only the first new event of a key with nothing pending
-  // is claimed for the inline publish. The check is a subquery with LIMIT 1 rather than
-  // NOT EXISTS, so it stays one index probe per key: as a prepared statement its plan is
-  // cached, and a NOT EXISTS planned while the outbox held few pending rows became a hash
-  // anti-join over every pending row once Kafka was down (4.5 ms per commit, 10x the CPU).
-  const insert = tx.query<Inserted>(
-    `WITH input AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-         AS i(id, aggregateid, type, payload, ord)),
-     claimable AS (
-       SELECT DISTINCT ON (i.aggregateid) i.ord FROM input i
-       WHERE (SELECT 1 FROM outbox p WHERE p.aggregateid = i.aggregateid
-                AND p.status = 'PENDING' LIMIT 1) IS NULL
-       ORDER BY i.aggregateid, i.ord)
-     INSERT INTO outbox (id, aggregateid, type, payload, claimed_by, claimed_at, claim_expires_at)
-     SELECT i.id, i.aggregateid, i.type, i.payload::jsonb,
-            CASE WHEN c.ord IS NOT NULL THEN $5::text END,
-            CASE WHEN c.ord IS NOT NULL THEN now() END,
-            CASE WHEN c.ord IS NOT NULL THEN now() + ($6::int * interval '1 ms') END
-     FROM input i LEFT JOIN claimable c ON c.ord = i.ord
-     ORDER BY i.ord
-     ON CONFLICT (id) DO NOTHING
-     RETURNING seq::text AS seq, id::text AS id, created_at, claimed_by IS NOT NULL AS claimed`,
+  return await db.query<Inserted>(
+    "SELECT * FROM outbox_accept($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text, $6::int)",
     [...columns(events), owner, leaseMs],
   );
-  const [, inserted] = await Promise.all([locked, insert]);
-  return inserted;
 }
 
 /**
