@@ -8,15 +8,15 @@
  * Phases: bare route (JSON + validation, no I/O), naive route (one single-row insert per
  * request), healthy (Kafka up), healthy in exactly-once mode (a second service with
  * DELIVERY_GUARANTEE=exactly-once, its own schema and topic), Kafka down (breaker OPEN), drain
- * (Kafka back, backlog published), breaker overhead (deno bench: ours vs opossum vs cockatiel), and
- * settlement (scripts/bench/settlement_bench.ts: a backlog applied, its day closed). Each phase has a warm-up on
- * its route first. The headline figures are CPU microseconds per request of the service,
+ * (Kafka back, backlog published), breaker overhead (deno bench: ours vs opossum vs cockatiel),
+ * settlement (scripts/bench/settlement_bench.ts: a backlog applied, its day closed), and what a
+ * client gets with the defaults (scripts/bench/client_bench.ts, also `deno task bench:client`).
+ * Each phase has a warm-up on its route first. The headline figures are CPU microseconds per request of the service,
  * Postgres (the whole cluster), the Kafka broker and wrk, read from /proc before and after the
  * phase. `--profile` adds one more healthy phase under the V8 profiler and prints the service's
  * CPU per request by stage. Prints a markdown table with ratios and writes the figures as JSON;
  * then checks that every accepted event is in the topic.
  */
-import { parseArgs } from "@std/cli/parse-args";
 import { createPostgresDb } from "../src/outbox/db.ts";
 import { freePortPair } from "./free_port.ts";
 import { profiledPhase } from "./bench/profile.ts";
@@ -29,55 +29,15 @@ import { ensureWrk, runWrk, sh, type WrkResult } from "./bench/wrk.ts";
 import { diff, json, statusCounts, until, withRss } from "./bench/probe.ts";
 import { storedInTopic } from "./bench/verify.ts";
 import { settlementBench, type SettlementBenchResult } from "./bench/settlement_bench.ts";
+import { clientBench } from "./bench/client_bench.ts";
+import { benchOptions } from "./bench/options.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const USAGE = `usage: deno task bench [--smoke] [--duration <s>] [--connections <n>] [--threads <n>]
-                       [--warmup <s>] [--brokers 1|3] [--profile] [--keep] [--out <file>]
-
-  --smoke            a short run (2 s phases, 8 connections, 1 s warm-up); figures not judged
-  --duration <s>     seconds per measured phase (default 10, smoke 2)
-  --connections <n>  wrk connections (default 64, smoke 8)
-  --threads <n>      wrk threads (default 1)
-  --warmup <s>       warm-up seconds before each phase (default 3, smoke 1)
-  --brokers 1|3      one broker (default), or three (replication factor 3,
-                     min.insync.replicas=2): CPU per event of each broker is printed
-  --profile          one more healthy phase under the V8 profiler: CPU per request by stage
-  --keep             keep the bench's Kafka broker (BENCH_KAFKA_PORT) and its data afterwards
-  --out <file>       the JSON report (default bench-results/latest.json, smoke: smoke.json)`;
-const args = parseArgs(Deno.args, {
-  string: ["duration", "connections", "threads", "warmup", "out", "brokers"],
-  boolean: ["smoke", "keep", "profile", "help"],
-  unknown: (a: string) =>
-    fail(
-      a.startsWith("-")
-        ? `unknown option "${a}" (known: --smoke --duration --connections --threads --warmup --brokers --profile --out)`
-        : `unexpected argument "${a}"`,
-    ),
-});
-if (args.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
-const SMOKE = args.smoke;
-/** A positive whole number option, or its default when not given. */
-function positive(name: "duration" | "connections" | "threads" | "warmup", fallback: number) {
-  const v = args[name];
-  if (v === undefined) return fallback;
-  if (v === "") fail(`option --${name} needs a value`);
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got "${v}"`);
-  return n;
-}
-const DURATION = positive("duration", SMOKE ? 2 : 10);
-const CONNECTIONS = positive("connections", SMOKE ? 8 : 64);
-const THREADS = positive("threads", 1);
-const WARMUP = positive("warmup", SMOKE ? 1 : 3);
-const PROFILE = args.profile;
-if (args.out === "") fail("option --out needs a value");
-const OUT = args.out ?? `${ROOT}bench-results/${SMOKE ? "smoke" : "latest"}.json`;
-if (args.brokers !== undefined && args.brokers !== "1" && args.brokers !== "3") {
-  fail(`--brokers must be 1 or 3, got "${args.brokers}"`);
-}
+const { args, SMOKE, DURATION, CONNECTIONS, THREADS, WARMUP, PROFILE, OUT } = benchOptions(
+  Deno.args,
+  ROOT,
+  fail,
+);
 const KAFKA_PORT = Number(Deno.env.get("BENCH_KAFKA_PORT") ?? freePortPair(29292));
 /** The bench's Kafka: one broker, or a three-broker cluster (ports +0, +2, +4; controller +1). */
 const kafka = args.brokers === "3"
@@ -369,6 +329,17 @@ async function main() {
     await service.stop();
     await cleanUp();
   }
+  // What a client gets with the defaults, next to a reference measured in the same run
+  // (scripts/bench/client_bench.ts; its own broker, schemas and topic).
+  const client = await clientBench({
+    databaseUrl: DATABASE_URL,
+    warmup: WARMUP,
+    duration: SMOKE ? DURATION : 15,
+    connections: CONNECTIONS,
+    backlog: SMOKE ? 20_000 : 2_000_000,
+    drainRate: SMOKE ? 100 : 1000,
+    log: (m) => console.log(`bench: client: ${m}`),
+  });
 
   const naive = results.find((r) => r.phase.startsWith("naive"))!;
   const healthy = results.find((r) => r.phase === "healthy (Kafka up)")!;
@@ -403,6 +374,7 @@ async function main() {
     ratios,
     verification,
     settlement,
+    client,
   };
   await Deno.mkdir(OUT.slice(0, OUT.lastIndexOf("/")), { recursive: true });
   await Deno.writeTextFile(OUT, JSON.stringify(report, null, 2) + "\n");
