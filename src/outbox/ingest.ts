@@ -3,6 +3,7 @@
  * breaker within a bounded budget. The answer never waits on Kafka longer than the budget, and
  * Kafka's state never causes a lost or refused event.
  */
+import { acceptEvents } from "./accept.ts";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import type { Publisher } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
@@ -12,7 +13,6 @@ import { createBatcher } from "./batcher.ts";
 import { createRowPublisher, type PublishableRow, type PublishErrors } from "./publish_rows.ts";
 import { abandonClaims } from "./claims.ts";
 import {
-  acceptEvents,
   type AcceptOutcome,
   markPublished,
   type NewEvent,

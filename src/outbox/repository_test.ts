@@ -1,8 +1,8 @@
+import { acceptEvents } from "./accept.ts";
 import { assertEquals } from "@std/assert";
 import { migrate } from "./migrations.ts";
 import { createPgliteDb } from "./pglite_db.ts";
 import {
-  acceptEvents,
   createNaiveTable,
   insertSingle,
   markDeadLettered,

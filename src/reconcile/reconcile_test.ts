@@ -1,7 +1,8 @@
+import { acceptEvents } from "../outbox/accept.ts";
 import { assertEquals, assertRejects } from "@std/assert";
 import { migrate } from "../outbox/migrations.ts";
 import { createPgliteDb } from "../outbox/pglite_db.ts";
-import { acceptEvents, markPublished } from "../outbox/repository.ts";
+import { markPublished } from "../outbox/repository.ts";
 import { loadPublishedEvents, reconcile, type ReconcileReport } from "./reconcile.ts";
 import { formatReport } from "./report_text.ts";
 

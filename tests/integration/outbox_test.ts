@@ -1,3 +1,4 @@
+import { acceptEvents } from "../../src/outbox/accept.ts";
 import { KAFKA_PUBLISH_ERRORS } from "../../src/kafka/errors.ts";
 import { assert, assertEquals } from "@std/assert";
 import { CircuitBreaker } from "../../src/breaker/circuit_breaker.ts";
@@ -9,7 +10,6 @@ import { migrate } from "../../src/outbox/migrations.ts";
 import { createPgliteDb } from "../../src/outbox/pglite_db.ts";
 import { createRelay } from "../../src/outbox/relay.ts";
 import {
-  acceptEvents,
   findEvent,
   markPublished,
   type NewEvent,

@@ -4,6 +4,7 @@
  * owner can neither mark nor release the rows afterwards. Kafka is played by the test (the fence
  * and the read-back are recorded); the fault matrix runs the same code against real brokers.
  */
+import { acceptEvents } from "../../src/outbox/accept.ts";
 import { assertEquals } from "@std/assert";
 import type { Transactional } from "../../src/kafka/publisher.ts";
 import { silentLogger } from "../../src/log.ts";
@@ -11,7 +12,6 @@ import { createPostgresDb, type Db } from "../../src/outbox/db.ts";
 import { migrate } from "../../src/outbox/migrations.ts";
 import { createRecovery } from "../../src/outbox/recovery.ts";
 import {
-  acceptEvents,
   markPublished,
   type NewEvent,
   releaseClaims,
