@@ -336,6 +336,28 @@ export class CircuitBreaker {
   }
 
   /**
+   * Whether a call made now would be refused because the breaker is OPEN or FORCED_OPEN; if so,
+   * the refusal is counted and published exactly as `execute` counts it (not-permitted total, a
+   * NOT_PERMITTED event). For callers that skip preparing work the breaker would refuse. In every
+   * other state nothing is counted or reserved (a HALF_OPEN trial is taken by `execute` only).
+   */
+  refuses(): boolean {
+    this.#running.poll(this.#now());
+    if (this.#data.kind === "CLOSED") return false;
+    return this.#held(this.#refusesHeld);
+  }
+
+  #refusesHeld(): boolean {
+    this.#applyDeadlines();
+    const d = this.#data;
+    if (d.kind !== "OPEN" && d.kind !== "FORCED_OPEN") return false;
+    const retryAfterMs = d.kind === "OPEN" ? msUntil(d.retryAt, this.#now()) : this.#ttlRemaining();
+    this.#totals.notPermitted++;
+    this.#hub.publishCall("NOT_PERMITTED", this.#now(), 0, false, false, "", retryAfterMs);
+    return true;
+  }
+
+  /**
    * Operator transition. Throws IllegalTransitionError for the three Resilience4j-forbidden moves
    * and TypeError for an unknown state. A self-transition keeps state and window and emits
    * nothing; with ttlMs it re-arms the TTL (extending a maintenance window).

@@ -1143,3 +1143,30 @@ Deno.test("with the real clock, event timestamps are whole wall-clock ms and dur
   assert(ok.durationMs >= 0 && ok.durationMs < 1_000, `duration ${ok.durationMs}`);
   cb.dispose();
 });
+
+// ---------------------------------------------------------------- refuses()
+
+Deno.test("refuses(): OPEN and FORCED_OPEN refuse and count it as execute does; other states take nothing", async () => {
+  const { cb, clock, events } = await tripped({ waitDurationInOpenState: 1000 });
+  const notPermitted = () => events.filter((e) => e.type === "NOT_PERMITTED").length;
+  assertEquals(cb.refuses(), true);
+  assertEquals(cb.snapshot().notPermittedCalls, 1);
+  assertEquals(notPermitted(), 1);
+
+  // The wait elapses: HALF_OPEN admits trials, so nothing is refused, counted or reserved.
+  clock.advance(1000);
+  assertEquals(cb.refuses(), false);
+  assertEquals(cb.state, "HALF_OPEN");
+  assertEquals(cb.snapshot().notPermittedCalls, 1);
+  // All three trials are still there for execute.
+  for (let i = 0; i < 3; i++) assertEquals((await call(cb, clock)).ok, true);
+  assertEquals(cb.state, "CLOSED");
+  assertEquals(cb.refuses(), false);
+
+  cb.transitionTo("FORCED_OPEN");
+  assertEquals(cb.refuses(), true);
+  assertEquals(cb.snapshot().notPermittedCalls, 2);
+  cb.transitionTo("DISABLED");
+  assertEquals(cb.refuses(), false);
+  assertEquals(cb.snapshot().notPermittedCalls, 2);
+});

@@ -118,11 +118,13 @@ export function createIngest(opts: IngestOptions): Ingest {
   // only after that transaction committed.
   // While the breaker refuses calls no row is claimed: an inline publish would only be refused
   // and its claim handed back (a second write of every row), and an unclaimed insert needs no
-  // per-key locks. The relay publishes these rows once the breaker lets calls through.
+  // per-key locks. The relay publishes these rows once the breaker lets calls through. The
+  // refusal is still counted once per batch, as the batch's refused publish was
+  // (breaker.refuses), so not-permitted calls go on telling operators that clients are held off.
   const commits = createBatcher<NewEvent, AcceptOutcome>(
     (events) =>
       acceptEvents(db, events, {
-        claimFor: inline && !REFUSING.has(breaker.state) ? claimOwner() : null,
+        claimFor: inline && !breaker.refuses() ? claimOwner() : null,
         leaseMs: opts.leaseMs,
       }),
     {

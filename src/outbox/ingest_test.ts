@@ -93,6 +93,7 @@ Deno.test("ingest: while the breaker is OPEN an event is stored unclaimed in one
     await ingest.drain();
     assertEquals(result.kind === "pending" && result.reason, "circuit breaker is FORCED_OPEN");
     assertEquals(publishes, 0);
+    assertEquals(breaker.snapshot().notPermittedCalls, 1, "the refusal is still counted");
     assertEquals(statements.length, 1, statements.join("\n---\n"));
     assertEquals(statements[0]!.includes("pg_advisory"), false);
     const rows = await store.query<{ claimed_by: string | null; attempts: number }>(
