@@ -29,6 +29,7 @@ import {
   type BreakerState,
   isBreakerState,
   isLegalTransition,
+  REFUSING_STATES,
 } from "./states.ts";
 import {
   type CallOutcome,
@@ -350,10 +351,8 @@ export class CircuitBreaker {
   #refusesHeld(): boolean {
     this.#applyDeadlines();
     const d = this.#data;
-    if (d.kind !== "OPEN" && d.kind !== "FORCED_OPEN") return false;
-    const retryAfterMs = d.kind === "OPEN" ? msUntil(d.retryAt, this.#now()) : this.#ttlRemaining();
-    this.#totals.notPermitted++;
-    this.#hub.publishCall("NOT_PERMITTED", this.#now(), 0, false, false, "", retryAfterMs);
+    if (!REFUSING_STATES.has(d.kind)) return false;
+    this.#countRefusal(d.kind === "OPEN" ? msUntil(d.retryAt, this.#now()) : this.#ttlRemaining());
     return true;
   }
 
@@ -522,9 +521,14 @@ export class CircuitBreaker {
   }
 
   #reject(retryAfterMs: number | null): never {
+    this.#countRefusal(retryAfterMs);
+    throw new CallNotPermittedError(this.name, this.#data.kind, retryAfterMs);
+  }
+
+  /** A refused call: counted in the totals and published as a NOT_PERMITTED event. */
+  #countRefusal(retryAfterMs: number | null): void {
     this.#totals.notPermitted++;
     this.#hub.publishCall("NOT_PERMITTED", this.#now(), 0, false, false, "", retryAfterMs);
-    throw new CallNotPermittedError(this.name, this.#data.kind, retryAfterMs);
   }
 
   /** #held spelled out: no closure on the per-call path. */

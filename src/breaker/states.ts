@@ -16,6 +16,9 @@ export const BREAKER_STATES = Object.freeze(
 /** One of BREAKER_STATES. */
 export type BreakerState = typeof BREAKER_STATES[number];
 
+/** States in which every call is refused (CallNotPermittedError); callers may skip the work. */
+export const REFUSING_STATES: ReadonlySet<BreakerState> = new Set(["OPEN", "FORCED_OPEN"]);
+
 /**
  * Transitions Resilience4j refuses: HALF_OPEN must be earned through OPEN, and METRICS_ONLY is an
  * observation mode that must be left through CLOSED (or a forced state) first.

@@ -5,6 +5,7 @@
  */
 import { acceptEvents } from "./accept.ts";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
+import { REFUSING_STATES } from "../breaker/states.ts";
 import type { Publisher } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
@@ -248,13 +249,13 @@ export function createIngest(opts: IngestOptions): Ingest {
         const state = breaker.state;
         // While the breaker refuses calls the relay waits for its next transition, which wakes
         // it; waking it for every event accepted meanwhile would only spin it.
-        if (!REFUSING.has(state)) opts.onPending?.();
+        if (!REFUSING_STATES.has(state)) opts.onPending?.();
         return {
           kind: "pending",
           createdAt,
           reason: !inline
             ? "relay"
-            : REFUSING.has(state)
+            : REFUSING_STATES.has(state)
             ? `circuit breaker is ${state}`
             : "an earlier event of this payment is still pending",
         };
@@ -292,9 +293,6 @@ export function createIngest(opts: IngestOptions): Ingest {
 }
 
 type PublishKind = "published" | "pending" | "dead_lettered";
-
-/** Breaker states in which no call is let through. */
-const REFUSING: ReadonlySet<string> = new Set(["OPEN", "FORCED_OPEN"]);
 
 /** Seqs claimed by one owner (null: no guard, at-least-once). */
 interface OwnedSeqs {

@@ -3,6 +3,7 @@
  * at a time leads (a Postgres advisory lock), so several service instances can share one outbox
  * without publishing an event twice or out of order. In HALF_OPEN it is the breaker's probe.
  */
+import { REFUSING_STATES } from "../breaker/states.ts";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import type { Publisher } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
@@ -70,7 +71,6 @@ export interface Relay {
 }
 
 const LEADER_KEY = "payment-ingest:outbox-relay";
-const PASSIVE_STATES = new Set(["OPEN", "FORCED_OPEN"]);
 const PROBE_STATES = new Set(["HALF_OPEN", "FORCED_HALF_OPEN"]);
 const SCAN_RESTART_MS = 5000;
 /** At-least-once: marks of published batches written while the relay goes on (markLater). */
@@ -242,7 +242,7 @@ export function createRelay(opts: RelayOptions): Relay {
   /** Exactly-once: settles expired claims (recovery.ts), at most once a second. */
   async function recover(): Promise<void> {
     if (!recovery || Date.now() - lastRecovery < RECOVERY_INTERVAL_MS) return;
-    if (PASSIVE_STATES.has(breaker.state)) return;
+    if (REFUSING_STATES.has(breaker.state)) return;
     lastRecovery = Date.now();
     try {
       const r = await recovery.run();
@@ -256,7 +256,7 @@ export function createRelay(opts: RelayOptions): Relay {
     await recover();
     if (!await lead()) return await idle(recovery ? RECOVERY_INTERVAL_MS : leaderRetryMs);
     const state = breaker.state;
-    if (PASSIVE_STATES.has(state)) return await idle(Math.max(pollMs, 1000));
+    if (REFUSING_STATES.has(state)) return await idle(Math.max(pollMs, 1000));
     const probing = PROBE_STATES.has(state);
     if (Date.now() - scanStarted > SCAN_RESTART_MS) cursor = "0";
     if (cursor === "0") {
