@@ -10,7 +10,11 @@ import {
 } from "./breaker/config.ts";
 import { DEFAULT_BODY_READ_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT_PAYMENTS } from "./http/app.ts";
 import { ConfigError, type Env, EnvReader } from "./env_reader.ts";
-import { DEFAULT_KAFKA_BROKERS, DEFAULT_KAFKA_TOPIC } from "./kafka/kafka_defaults.ts";
+import {
+  DEFAULT_INLINE_PRODUCERS,
+  DEFAULT_KAFKA_BROKERS,
+  DEFAULT_KAFKA_TOPIC,
+} from "./kafka/kafka_defaults.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 import {
   DEFAULT_COMMIT_BATCH_MAX,
@@ -43,6 +47,8 @@ export interface Config {
     deliveryTimeoutMs: number;
     retries: number;
     topicPartitions: number;
+    /** At-least-once: producers inline publishes are spread over (publisher_pool.ts). */
+    inlineProducers: number;
   };
   /** at-least-once (idempotent producer) or exactly-once (Kafka transactions with fencing). */
   deliveryGuarantee: DeliveryGuarantee;
@@ -118,6 +124,10 @@ export function loadConfig(env: Env): Config {
       deliveryTimeoutMs,
       retries: read.int("KAFKA_RETRIES", 1, { min: 0, max: 10 }),
       topicPartitions: read.int("KAFKA_TOPIC_PARTITIONS", 3, { min: 1, max: 1000 }),
+      inlineProducers: read.int("KAFKA_INLINE_PRODUCERS", DEFAULT_INLINE_PRODUCERS, {
+        min: 1,
+        max: 16,
+      }),
     },
     deliveryGuarantee: read.oneOf("DELIVERY_GUARANTEE", "at-least-once", DELIVERY_GUARANTEES),
     // A transaction never legitimately outlives the delivery deadline; a dead or stalled owner's

@@ -10,6 +10,7 @@ import { createApp } from "./http/app.ts";
 import { addBenchRoutes } from "./http/bench_routes.ts";
 import { reconcile } from "./reconcile/reconcile.ts";
 import { createKafkaPublisher } from "./kafka/kafkajs_publisher.ts";
+import { createPublisherPool } from "./kafka/publisher_pool.ts";
 import { isPerRecordError, KAFKA_PUBLISH_ERRORS, StaleOwnerError } from "./kafka/errors.ts";
 import { readTopic } from "./kafka/topic_reader.ts";
 import { errorMessage } from "./error_message.ts";
@@ -69,18 +70,26 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   const metrics = createMetrics({ breakers: [breaker], outboxStats: stats });
   const instanceId = `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const exactlyOnce = config.deliveryGuarantee === "exactly-once";
+  // At-least-once: inline publishes spread over KAFKA_INLINE_PRODUCERS producers, each sending
+  // one batch at a time (publisher_pool.ts); exactly-once: one transactional producer.
+  const lanes = exactlyOnce ? 1 : config.kafka.inlineProducers;
   const publisher = instrumentPublisher(
-    createKafkaPublisher({
-      ...config.kafka,
-      logger,
-      transactional: exactlyOnce
-        ? {
+    exactlyOnce
+      ? createKafkaPublisher({
+        ...config.kafka,
+        logger,
+        transactional: {
           instanceId,
           transactionTimeoutMs: config.transactionTimeoutMs,
           killAfterCommit: config.killAfterCommit,
-        }
-        : undefined,
-    }),
+        },
+      })
+      : createPublisherPool(Array.from({ length: lanes }, (_, i) =>
+        createKafkaPublisher({
+          ...config.kafka,
+          clientId: i === 0 ? config.kafka.clientId : `${config.kafka.clientId}-${i + 1}`,
+          logger,
+        }))),
     metrics,
   );
   // At-least-once: the relay sends on a producer of its own, so a drain's batches of hundreds
@@ -133,6 +142,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     commitBatchMax: config.commit.batchMax,
     commitLingerMs: config.commit.lingerMs,
     publishLingerMs: config.publishLingerMs,
+    publishConcurrency: lanes,
     onPending: () => relay.wake(),
     onPublished: (n) => metrics.published(n),
   });

@@ -136,6 +136,7 @@ const LEFT_AT_DEFAULT = new Set([
   "OUTBOX_COMMIT_BATCH_MAX",
   "OUTBOX_COMMIT_LINGER_MS",
   "KAFKA_LINGER_MS",
+  "KAFKA_INLINE_PRODUCERS",
   "BODY_LIMIT_BYTES",
   // A test failpoint, never set in a deployment.
   "FAILPOINT",
