@@ -21,13 +21,8 @@ import {
   scanPending,
 } from "./repository.ts";
 
-/**
- * Rows per relay batch (one Kafka produce request). A batch's rows are read, encoded and sent in
- * synchronous stretches of the event loop that requests wait behind: in the client bench's drain
- * with 1,000 req/s arriving, 500 gave those requests p99 109-199 ms, 200 gave 85-103 ms at the
- * same drain rate (about 20,000 events/s) and a lower peak RSS; 100 dropped the rate to 16,000.
- */
-export const DEFAULT_RELAY_BATCH_SIZE = 200;
+/** Rows per relay batch (one Kafka produce request). */
+export const DEFAULT_RELAY_BATCH_SIZE = 500;
 /** Wait between looks at the outbox while nothing wakes the relay. */
 export const DEFAULT_RELAY_POLL_INTERVAL_MS = 250;
 
