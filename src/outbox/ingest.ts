@@ -45,12 +45,13 @@ export const DEFAULT_COMMIT_LINGER_MS = 0;
 /** Longest an answer waits for Kafka. */
 export const DEFAULT_INLINE_BUDGET_MS = 1000;
 /**
- * Inline publish batches in flight at most. `publishConcurrency` at a time (one per publisher lane)
- * while Kafka answers within the inline budget; a batch that has outlived the budget no longer holds back the next, so a stalled broker
- * meets one new breaker call per budget instead of one per delivery timeout. With the seed's
- * breaker (5 slow calls of 10, slow after 5 s) the fifth call starts about 4 s into a stall and
- * counts as slow 5 s later: OPEN after about 9 s instead of 47 s. 8 leaves room for that and
- * bounds the publishes waiting on a stalled broker (the publisher sends them one at a time).
+ * Inline publish batches in flight at most. `publishConcurrency` at a time (one per publisher
+ * lane) while Kafka answers within the inline budget; a batch that has outlived the budget no
+ * longer holds back the next, so a stalled broker meets one new breaker call per budget instead
+ * of one per delivery timeout. With the seed's breaker (5 slow calls of 10, slow after 5 s) the
+ * fifth call starts about 4 s into a stall and counts as slow 5 s later: OPEN after about 9 s
+ * instead of 47 s. 8 leaves room for that and bounds the publishes waiting on a stalled broker
+ * (each producer sends them one at a time).
  */
 export const DEFAULT_PUBLISH_MAX_IN_FLIGHT = 8;
 
@@ -149,7 +150,8 @@ export function createIngest(opts: IngestOptions): Ingest {
     },
   );
   // Inline publishes of concurrent requests go to Kafka as batches, one breaker call each, one
-  // per publisher lane at a time; a batch stalled past the budget stops holding back the next (DEFAULT_PUBLISH_MAX_IN_FLIGHT).
+  // per publisher lane at a time; a batch stalled past the budget stops holding back the next
+  // (DEFAULT_PUBLISH_MAX_IN_FLIGHT).
   // Batches in flight together never hold two events of one payment: a row is claimed for an
   // inline publish only when no older row of its key is pending, and it stays pending until it
   // is marked published or handed back to the relay, so per-key order does not depend on which
