@@ -47,6 +47,11 @@ export interface SpawnOptions {
   script?: "src/main.ts" | "src/consumer/main.ts" | "src/settlement/main.ts";
   /** Deno flags before the script; default `-A`. */
   denoFlags?: string[];
+  /**
+   * The whole command line instead of `deno run --config <root>/deno.json <denoFlags> <script>`:
+   * e.g. the README's `deno task start` under the launcher a user installed.
+   */
+  command?: string[];
   /** Working directory; default the repository root. */
   cwd?: string;
   /** Longest wait for the start line (and readiness with `ready`); default 60 s. */
@@ -85,14 +90,16 @@ function baseEnv(): Record<string, string> {
 
 /** Starts the service and resolves once it printed its start line (parsed for the port). */
 export async function spawnService(opts: SpawnOptions): Promise<ServiceProc> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      `${ROOT}deno.json`,
-      ...(opts.denoFlags ?? ["-A"]),
-      `${ROOT}${opts.script ?? "src/main.ts"}`,
-    ],
+  const [program, ...args] = opts.command ?? [
+    Deno.execPath(),
+    "run",
+    "--config",
+    `${ROOT}deno.json`,
+    ...(opts.denoFlags ?? ["-A"]),
+    `${ROOT}${opts.script ?? "src/main.ts"}`,
+  ];
+  const child = new Deno.Command(program!, {
+    args,
     cwd: opts.cwd ?? ROOT,
     clearEnv: true,
     env: { ...baseEnv(), HOST: "127.0.0.1", LOG_LEVEL: "info", ...opts.env },

@@ -56,6 +56,35 @@ Encoder.prototype.writeUVarInt = function writeUVarInt(this: EncoderLike, value:
   return this;
 };
 
+// No negative timers. A request queue that is not throttled keeps `throttledUntil = -1`, and
+// kafkajs schedules its pending-request check at `throttledUntil - Date.now()` ms, about minus
+// 1.7e12, which Node's timers clamp to 1 ms with a TimeoutNegativeWarning on every connection.
+// The same schedule, clamped here: at the throttle's end, after 10 ms with requests pending, else
+// at once (1 ms).
+interface RequestQueueLike {
+  throttledUntil: number;
+  throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
+  pending: unknown[];
+  checkPendingRequests(): void;
+}
+const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
+const RequestQueue = require("kafkajs/src/network/requestQueue/index.js") as {
+  prototype: RequestQueueLike & { scheduleCheckPendingRequests(): void };
+};
+RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueueLike) {
+  if (this.throttleCheckTimeoutId) return;
+  const throttledFor = this.throttledUntil - Date.now();
+  const delay = throttledFor > 0
+    ? throttledFor
+    : this.pending.length > 0
+    ? CHECK_PENDING_REQUESTS_INTERVAL_MS
+    : 1;
+  this.throttleCheckTimeoutId = setTimeout(() => {
+    this.throttleCheckTimeoutId = null;
+    this.checkPendingRequests();
+  }, delay);
+};
+
 const kafkajs = require("kafkajs") as typeof KafkaJs;
 
 export const Kafka = kafkajs.Kafka;

@@ -3,8 +3,31 @@
  * runs the outbox's SQL unchanged, so a fresh machine needs nothing but Deno.
  */
 import { PGlite } from "@electric-sql/pglite";
+import { dirname } from "node:path";
 import type { Db, Leadership, Queryable } from "./db.ts";
 import { lockDataDir, type StoreLock } from "./store_lock.ts";
+
+/** Thrown when Deno's permissions keep this process from writing the store's folder. */
+export class StoreNotWritableError extends Error {
+  override readonly name = "StoreNotWritableError";
+
+  constructor(readonly dataDir: string, readonly grant: string) {
+    super(
+      `the embedded store in ${dataDir} is not writable by this process: add --allow-write=${grant} ` +
+        "to its deno run flags (deno task start and deno task settlement grant any folder)",
+    );
+  }
+}
+
+/**
+ * Fails at once, in one line naming the flag, when the folder or its lock file (beside the
+ * folder) may not be written: PGlite would otherwise fail later with a bare permission error.
+ */
+async function assertWritable(dataDir: string): Promise<void> {
+  const parent = dirname(dataDir.replace(/(.)\/+$/, "$1"));
+  const { state } = await Deno.permissions.query({ name: "write", path: parent });
+  if (state !== "granted") throw new StoreNotWritableError(dataDir, parent);
+}
 
 /**
  * Opens (creating on first use) an embedded database in `dataDir`, or in memory when null. A
@@ -15,6 +38,7 @@ export async function createPgliteDb(dataDir: string | null): Promise<Db> {
   let pg: PGlite;
   try {
     if (dataDir) {
+      await assertWritable(dataDir);
       lock = await lockDataDir(dataDir);
       await Deno.mkdir(dataDir, { recursive: true });
     }
