@@ -36,6 +36,6 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["deno", "eval", "--no-lock", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('PORT') ?? '8080'}/health/live`).catch(() => null); Deno.exit(r?.ok ? 0 : 1);"]
 
 # Deno itself is PID 1 (no `deno task` shell in between), so SIGTERM reaches the service's
-# graceful shutdown. The permissions are those of `deno task start`, with writes kept to ./data:
-# a DATA_DIR elsewhere needs its own --allow-write, and the service names the flag if it lacks it.
-CMD ["deno", "run", "--allow-net", "--allow-env", "--allow-read", "--allow-write=./data", "--allow-sys", "src/main.ts"]
+# graceful shutdown. The permissions are those of `deno task start` (writes: wherever DATA_DIR
+# points; the unprivileged user can write only /app, /deno-dir and /tmp).
+CMD ["deno", "run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys", "src/main.ts"]
