@@ -220,7 +220,13 @@ export async function retryDeadLettered(db: Queryable, ids?: string[]): Promise<
   return rows.length;
 }
 
-/** Counts for operators; `publishedApprox` comes from the planner's estimate (no table scan). */
+/**
+ * Counts for operators. `publishedApprox` is the table's live rows less the pending and the
+ * dead-lettered ones, without a scan: the live-row count of the cumulative statistics, which
+ * every committed insert, delete and prune moves within seconds (each backend reports at most
+ * once a second, an idle one within 10 s). The planner's `reltuples` is no substitute: it moves
+ * only with ANALYZE or autovacuum, so it read 0 after thousands of publishes.
+ */
 export async function outboxStats(db: Queryable): Promise<OutboxStats> {
   const [row] = await db.query<
     { pending: string; oldest: number | null; dead: string; total: number }
@@ -230,7 +236,8 @@ export async function outboxStats(db: Queryable): Promise<OutboxStats> {
        (SELECT extract(epoch FROM now() - min(created_at))::float8 FROM outbox
           WHERE status = 'PENDING') AS oldest,
        (SELECT count(*) FROM outbox WHERE status = 'DEAD_LETTERED') AS dead,
-       (SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = 'outbox'::regclass) AS total`,
+       (SELECT n_live_tup::float8 FROM pg_stat_user_tables
+          WHERE relid = 'outbox'::regclass) AS total`,
   );
   const pending = Number(row?.pending ?? 0);
   const dead = Number(row?.dead ?? 0);

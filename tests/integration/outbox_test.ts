@@ -83,6 +83,28 @@ function recordingPublisher() {
 
 for (const store of STORES) {
   Deno.test({
+    name: `[${store.name}] publishedApprox follows publishes within seconds, without ANALYZE`,
+    ...REAL_IO,
+    async fn() {
+      const { db, drop } = await store.open();
+      try {
+        const out = await acceptEvents(db, Array.from({ length: 300 }, (_, i) => event(`k${i}`)));
+        const seqs = out.map((o) => (o.kind === "created" ? o.seq : ""));
+        await markPublished(db, seqs.slice(0, 250));
+        let last = await outboxStats(db);
+        const caughtUp = await waitFor(async () => {
+          last = await outboxStats(db);
+          return last.publishedApprox === 250;
+        }, 20_000, 250);
+        assert(caughtUp, `publishedApprox ${last.publishedApprox} after 20 s, want 250`);
+        assertEquals(last.pending, 50);
+      } finally {
+        await drop();
+      }
+    },
+  });
+
+  Deno.test({
     name: `[${store.name}] only the first pending event of a key is claimed for inline publishing`,
     ...REAL_IO,
     async fn() {
