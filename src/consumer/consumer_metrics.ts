@@ -2,7 +2,8 @@
  * The reference consumer's Prometheus registry (prom-client). Every series carries `topic` and
  * `group`, so several groups or topics can share a Prometheus; lag is per partition.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import { collectProcessMetrics } from "../metrics/process_metrics.ts";
 import type { PartitionLag } from "./lag.ts";
 
 /** Metric names, one place for the code, the tests and monitoring/. */
@@ -48,7 +49,7 @@ export interface ConsumerMetricsOptions {
 /** Creates the registry of one consumer (no module-level registry: tests make as many as they like). */
 export function createConsumerMetrics(opts: ConsumerMetricsOptions): ConsumerMetrics {
   const registry = new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics ?? true) collectProcessMetrics(registry);
   const { topic, group } = opts;
   const lag = new Gauge({
     name: CONSUMER_METRIC_NAMES.lag,

@@ -2,7 +2,8 @@
  * The Prometheus registry. Breaker series use Resilience4j's Micrometer names, so dashboards built
  * for a Java service work unchanged; the rest cover HTTP, the outbox and Kafka publishing.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectProcessMetrics } from "./process_metrics.ts";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { allowedTargets, BREAKER_STATES } from "../breaker/states.ts";
 import type { OutboxStats } from "../outbox/repository.ts";
@@ -55,7 +56,7 @@ const LATENCY_BUCKETS = [
 /** Creates the registry and subscribes to every breaker's events. */
 export function createMetrics(opts: MetricsOptions): Metrics {
   const registry = new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics ?? true) collectProcessMetrics(registry);
   const breakers = opts.breakers;
   const snapshots = () => breakers.map((b) => b.snapshot());
 

@@ -2,7 +2,8 @@
  * The settlement process's Prometheus registry (prom-client): what was applied, held, refused and
  * ignored, how far behind the topic the ledger is, and the state of closes and reconciliation.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import { collectProcessMetrics } from "../metrics/process_metrics.ts";
 import { RULES } from "./lifecycle.ts";
 
 /** Metric names, one place for the code, the tests and monitoring/. */
@@ -42,7 +43,7 @@ export function createSettlementMetrics(
   opts: { defaultMetrics?: boolean } = {},
 ): SettlementMetrics {
   const registry = new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics ?? true) collectProcessMetrics(registry);
   const n = SETTLEMENT_METRIC_NAMES;
   const applied = new Counter({
     name: n.applied,
