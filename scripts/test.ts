@@ -190,6 +190,7 @@ async function main() {
   let passed = 0;
   let failed = 0;
   const report: string[] = [];
+  const skipped: Skip[] = [];
   for (const suite of SUITES) {
     if (only && !only.has(suite.name)) continue;
     const missing: Need[] = [];
@@ -198,6 +199,7 @@ async function main() {
       const what = missing.map((m) => INSTALL[m]).join("; ");
       report.push(`SKIPPED ${suite.name}: install ${what}`);
       console.log(`\n=== ${suite.name}: SKIPPED, needs ${what}`);
+      skipped.push({ suite: suite.name, install: what });
       if (CI) failed++;
       continue;
     }
@@ -231,8 +233,36 @@ async function main() {
   }
   console.log("\n=== summary");
   for (const line of report) console.log(line);
-  console.log(`${passed} passed, ${failed} failed`);
+  const [count, skips] = closingLines(passed, failed, skipped, CI);
+  console.log(count);
+  if (skips) console.error(skips);
   Deno.exit(failed === 0 ? 0 : 1);
 }
 
-await main();
+/** A suite this machine could not run, and what to install for it. */
+export interface Skip {
+  suite: string;
+  install: string;
+}
+
+/**
+ * The run's last lines: `N passed, N failed`, then, when suites were skipped, one line a
+ * developer cannot miss: how many, what to install for which. With CI=true a skip is also a
+ * failure in the count.
+ */
+export function closingLines(
+  passed: number,
+  failed: number,
+  skipped: readonly Skip[],
+  ci: boolean,
+): [string, string | null] {
+  const count = `${passed} passed, ${failed} failed`;
+  if (skipped.length === 0) return [count, null];
+  const what = skipped.map((s) => `install ${s.install} for "${s.suite}"`).join("; ");
+  return [
+    count,
+    `${skipped.length} skipped${ci ? " (counted as failed: CI=true)" : ""}, NOT RUN: ${what}`,
+  ];
+}
+
+if (import.meta.main) await main();
