@@ -92,10 +92,14 @@ for (const store of STORES) {
         const seqs = out.map((o) => (o.kind === "created" ? o.seq : ""));
         await markPublished(db, seqs.slice(0, 250));
         let last = await outboxStats(db);
-        const caughtUp = await waitFor(async () => {
-          last = await outboxStats(db);
-          return last.publishedApprox === 250;
-        }, 20_000, 250);
+        const caughtUp = await waitFor(
+          async () => {
+            last = await outboxStats(db);
+            return last.publishedApprox === 250;
+          },
+          20_000,
+          250,
+        );
         assert(caughtUp, `publishedApprox ${last.publishedApprox} after 20 s, want 250`);
         assertEquals(last.pending, 50);
       } finally {
