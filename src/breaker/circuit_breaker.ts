@@ -74,6 +74,19 @@ export interface BreakerTotals {
   notPermitted: number;
 }
 
+/** What a snapshot's rates were computed over, so that a reader can explain them. */
+export interface RateWindow {
+  /**
+   * `sliding-window`: the state's window of recent calls; `half-open-trials`: the trial calls of a
+   * half-open period; `none`: the state records no window (DISABLED, FORCED_OPEN).
+   */
+  readonly calls: "sliding-window" | "half-open-trials" | "none";
+  /** True in OPEN: the rates are those of the calls that opened the breaker, kept while it waits. */
+  readonly atOpening: boolean;
+  /** The rates are null while the window holds fewer calls than this. */
+  readonly minimumNumberOfCalls: number;
+}
+
 /** A JSON-serialisable view for the admin API and metrics. */
 export interface BreakerSnapshot {
   name: string;
@@ -85,6 +98,8 @@ export interface BreakerSnapshot {
   /** Percent 0-100 over the current window; null below the minimum number of calls. */
   failureRate: number | null;
   slowCallRate: number | null;
+  /** What the two rates and the window counts below cover. */
+  rateWindow: RateWindow;
   /** Window counts, Resilience4j-style: failedCalls and slowCalls both include slowFailedCalls. */
   bufferedCalls: number;
   failedCalls: number;
@@ -110,6 +125,7 @@ export interface BreakerSnapshot {
 interface WindowStats {
   readonly counts: WindowCounts;
   readonly health: WindowHealth;
+  readonly window: RateWindow;
 }
 
 /** Each state carries only what it needs; timers are cleared when the state is left. */
@@ -159,6 +175,7 @@ const NO_STATS: WindowStats = Object.freeze({
     failureRateExceeded: false,
     slowCallRateExceeded: false,
   }),
+  window: Object.freeze({ calls: "none", atOpening: false, minimumNumberOfCalls: 0 }),
 });
 
 const MAX_ERROR_MESSAGE = 1_000;
@@ -224,6 +241,8 @@ export class CircuitBreaker {
   readonly #closedPolicy: HealthPolicy;
   readonly #countBased: boolean;
   readonly #halfOpenPolicy: HealthPolicy;
+  readonly #closedWindow: RateWindow;
+  readonly #trialWindow: RateWindow;
   readonly #running: RunningCalls;
   readonly #totals: BreakerTotals = {
     successful: 0,
@@ -266,6 +285,16 @@ export class CircuitBreaker {
       ...this.#config,
       minimumNumberOfCalls: this.#config.permittedNumberOfCallsInHalfOpenState,
     };
+    this.#closedWindow = Object.freeze({
+      calls: "sliding-window",
+      atOpening: false,
+      minimumNumberOfCalls: this.#config.minimumNumberOfCalls,
+    });
+    this.#trialWindow = Object.freeze({
+      calls: "half-open-trials",
+      atOpening: false,
+      minimumNumberOfCalls: this.#halfOpenPolicy.minimumNumberOfCalls,
+    });
     this.#data = { kind: "CLOSED", window: this.#newWindow() };
     this.#running = createRunningCalls({
       thresholdMs: this.#config.slowCallDurationThreshold,
@@ -404,7 +433,7 @@ export class CircuitBreaker {
     if (this.#data.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
     const d = this.#data;
     const now = this.#now();
-    const { counts, health } = this.#stats();
+    const { counts, health, window } = this.#stats();
     let retryAfterMs: number | null = null;
     if (d.kind === "OPEN") retryAfterMs = msUntil(d.retryAt, now);
     else if (d.kind === "FORCED_OPEN") retryAfterMs = this.#ttlRemaining();
@@ -415,6 +444,7 @@ export class CircuitBreaker {
       stateSince: this.#stateSince,
       failureRate: health.failureRate,
       slowCallRate: health.slowCallRate,
+      rateWindow: { ...window },
       bufferedCalls: counts.total,
       failedCalls: counts.failed,
       slowCalls: counts.slow,
@@ -646,7 +676,7 @@ export class CircuitBreaker {
           counts.total > this.#config.minimumNumberOfCalls
         ) return;
         const health = evaluateHealth(counts, this.#closedPolicy);
-        if (isUnhealthy(health)) this.#trip({ counts, health }, "");
+        if (isUnhealthy(health)) this.#trip({ counts, health, window: this.#closedWindow }, "");
         return;
       }
       case "HALF_OPEN": {
@@ -656,7 +686,8 @@ export class CircuitBreaker {
         // Rates over the trials seen so far, which decided the verdict.
         const health = evaluateHealth(counts, { ...this.#halfOpenPolicy, minimumNumberOfCalls: 1 });
         if (verdict === "unhealthy") {
-          this.#trip({ counts, health }, "half-open trials unhealthy: ");
+          const window = { ...this.#trialWindow, minimumNumberOfCalls: 1 };
+          this.#trip({ counts, health, window }, "half-open trials unhealthy: ");
         } else {
           this.#enter("CLOSED", {
             reason: `half-open trials healthy (failure rate ${pct(health.failureRate)}, ` +
@@ -690,7 +721,7 @@ export class CircuitBreaker {
   #trip(live: WindowStats, prefix: string): void {
     const { health } = live;
     // record() hands out a live view; the stats that opened the breaker are kept as a copy.
-    const stats: WindowStats = { counts: Object.freeze({ ...live.counts }), health };
+    const stats: WindowStats = { ...live, counts: Object.freeze({ ...live.counts }) };
     if (health.failureRateExceeded && health.failureRate !== null) {
       this.#emit({ type: "FAILURE_RATE_EXCEEDED", rate: health.failureRate });
     }
@@ -745,7 +776,7 @@ export class CircuitBreaker {
           kind: "OPEN",
           openedAt: this.#stateSince,
           retryAt: now + wait,
-          trippedBy: previousStats,
+          trippedBy: { ...previousStats, window: { ...previousStats.window, atOpening: true } },
           timer: this.#schedule(wait, () => {
             this.#enter("HALF_OPEN", {
               reason: `open wait of ${wait} ms elapsed`,
@@ -798,11 +829,13 @@ export class CircuitBreaker {
       case "METRICS_ONLY":
       case "FORCED_HALF_OPEN": {
         const counts = d.window.counts();
-        return { counts, health: evaluateHealth(counts, this.#closedPolicy) };
+        const health = evaluateHealth(counts, this.#closedPolicy);
+        return { counts, health, window: this.#closedWindow };
       }
       case "HALF_OPEN": {
         const counts = d.window.counts();
-        return { counts, health: evaluateHealth(counts, this.#halfOpenPolicy) };
+        const health = evaluateHealth(counts, this.#halfOpenPolicy);
+        return { counts, health, window: this.#trialWindow };
       }
       case "OPEN":
         return d.trippedBy;

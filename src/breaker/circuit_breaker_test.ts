@@ -843,6 +843,7 @@ Deno.test("snapshot has the documented shape and survives JSON", async () => {
     "name",
     "notPermittedCalls",
     "openedAt",
+    "rateWindow",
     "retryAfterMs",
     "slowCallRate",
     "slowCalls",

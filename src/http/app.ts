@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import type { Logger } from "../log.ts";
+import type { ChartHistory } from "../metrics/chart_history.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { Db } from "../outbox/db.ts";
 import type { Ingest } from "../outbox/ingest.ts";
@@ -12,8 +13,9 @@ import type { Relay } from "../outbox/relay.ts";
 import type { OutboxStats } from "../outbox/repository.ts";
 import type { ReconcileReport } from "../reconcile/reconcile.ts";
 import { breakerRoutes } from "./breaker_routes.ts";
-import { notFoundProblem, problemHandler } from "./error_handler.ts";
+import { problemHandler, unmatchedRoute } from "./error_handler.ts";
 import { healthRoutes } from "./health_routes.ts";
+import { historyRoutes } from "./history_routes.ts";
 import { httpMetrics } from "./http_metrics.ts";
 import { metaRoutes } from "./meta_routes.ts";
 import { outboxRoutes } from "./outbox_routes.ts";
@@ -45,6 +47,8 @@ export interface AppDeps {
   outboxStats?: () => Promise<OutboxStats>;
   /** True once a graceful shutdown began (readiness answers 503). */
   draining?: () => boolean;
+  /** The operator page's chart history (GET /operator/history); absent: 404. */
+  chartHistory?: Pick<ChartHistory, "view">;
 }
 
 /** Default of `AppDeps.bodyReadTimeoutMs`; `config.ts` sets it from BODY_READ_TIMEOUT_MS. */
@@ -60,7 +64,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use(httpMetrics(metrics));
   app.onError(problemHandler(logger));
-  app.notFound(notFoundProblem);
+  app.notFound(unmatchedRoute(() => app.routes));
 
   app.route(
     "/payments",
@@ -89,6 +93,7 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   app.route("/", pageRoutes());
+  app.route("/operator/history", historyRoutes({ history: deps.chartHistory ?? null }));
   app.route(
     "/settlement",
     settlementRoutes({ settlementUrl: deps.settlementUrl ?? null, logger, retryAfter }),

@@ -85,3 +85,38 @@ Deno.test("app: the body limit defaults to 64 KiB and can be set", async () => {
   const strict = createApp(fakeApp({ bodyLimitBytes: 1024 }).deps);
   assertEquals((await strict.request("/payments", jsonRequest("POST", small))).status, 413);
 });
+
+Deno.test("app: a wrong method on a known path answers 405 with Allow, an unknown path 404", async () => {
+  const app = createApp(fakeApp().deps);
+  const cases: [string, string, number, string | null][] = [
+    ["PUT", "/payments", 405, "POST"],
+    ["DELETE", `/payments/${ID}`, 405, "GET, HEAD"],
+    ["POST", "/circuit-breaker/kafka-publisher", 405, "GET, HEAD"],
+    ["GET", "/circuit-breaker/kafka-publisher/state", 405, "POST"],
+    ["DELETE", "/metrics", 405, "GET, HEAD"],
+    ["PUT", "/nowhere", 404, null],
+  ];
+  for (const [method, path, status, allow] of cases) {
+    const res = await app.request(path, { method });
+    const body = await res.json();
+    assertEquals([res.status, res.headers.get("allow")], [status, allow], `${method} ${path}`);
+    assertEquals(res.headers.get("content-type"), "application/problem+json");
+    assertEquals(body.status, status);
+  }
+});
+
+Deno.test("app: every documented path answers 405 to an undocumented method, Allow naming exactly the documented ones", async () => {
+  const chartHistory = { view: () => ({ intervalMs: 1000, capacity: 1, now: 0, samples: [] }) };
+  const app = createApp({ ...fakeApp().deps, chartHistory });
+  const doc = await (await app.request("/openapi.json")).json();
+  assertEquals(Object.keys(doc.components.responses.MethodNotAllowed.headers), ["Allow"]);
+  for (const [template, ops] of Object.entries(doc.paths as Record<string, object>)) {
+    const path = template.replace(/\{[^}]+\}/g, ID);
+    const documented = Object.keys(ops).map((m) => m.toUpperCase());
+    if (documented.includes("GET")) documented.push("HEAD");
+    const res = await app.request(path, { method: "PATCH" });
+    await res.body?.cancel();
+    assertEquals(res.status, 405, template);
+    assertEquals(res.headers.get("allow")?.split(", ").sort(), documented.sort(), template);
+  }
+});

@@ -16,6 +16,9 @@ export async function constantTimeEqual(a: string, b: string): Promise<boolean> 
   return diff === 0;
 }
 
+/** How an operator enables admin mutations (the answers of a disabled instance and the page say it). */
+export const ADMIN_ENABLE_HINT = "set ADMIN_TOKEN (16+ characters) and restart to enable them";
+
 /** 403 when admin mutations are disabled, 401 without a bearer token, 403 with a wrong one. */
 export function requireAdmin(token: string | null): MiddlewareHandler {
   return async (c, next) => {
@@ -23,7 +26,7 @@ export function requireAdmin(token: string | null): MiddlewareHandler {
       throw new HttpProblem(
         403,
         "Admin API disabled",
-        "admin mutations are disabled on this instance; set ADMIN_TOKEN (16+ characters) and restart to enable them",
+        `admin mutations are disabled on this instance; ${ADMIN_ENABLE_HINT}`,
       );
     }
     const header = c.req.header("authorization") ?? "";

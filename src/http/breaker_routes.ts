@@ -2,10 +2,12 @@
 import { Hono } from "hono";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { IllegalTransitionError } from "../breaker/errors.ts";
+import { BREAKER_EVENT_TYPES } from "../breaker/events.ts";
 import { BREAKER_STATES, type BreakerState } from "../breaker/states.ts";
 import type { Logger } from "../log.ts";
-import { requireAdmin } from "./auth.ts";
+import { ADMIN_ENABLE_HINT, requireAdmin } from "./auth.ts";
 import { HttpProblem } from "./problem.ts";
+import { intParam, oneOfParam, readQuery } from "./query.ts";
 
 /** What `breakerRoutes` needs. */
 export interface BreakerRoutesDeps {
@@ -22,6 +24,12 @@ interface StateChange {
   ttlSeconds: number | undefined;
 }
 
+/** The query of GET /circuit-breaker/{name}/events: one event type, and at most how many. */
+export const EVENTS_QUERY = {
+  type: oneOfParam(BREAKER_EVENT_TYPES).optional(),
+  limit: intParam(1, 1000).optional(),
+};
+
 /** The breaker routes, to mount at `/circuit-breaker`. */
 export function breakerRoutes(deps: BreakerRoutesDeps): Hono {
   const { breakers, logger } = deps;
@@ -37,23 +45,18 @@ export function breakerRoutes(deps: BreakerRoutesDeps): Hono {
     return b;
   };
 
-  app.get("/", (c) => c.json({ circuitBreakers: breakers.map((b) => b.snapshot()) }));
+  // `admin` tells the operator page whether its transition buttons can work, and how to enable them.
+  const admin = deps.adminToken === null
+    ? { enabled: false, howToEnable: ADMIN_ENABLE_HINT }
+    : { enabled: true };
+  app.get("/", (c) => c.json({ circuitBreakers: breakers.map((b) => b.snapshot()), admin }));
 
   app.get("/:name", (c) => c.json(breaker(c.req.param("name")).snapshot()));
 
   app.get("/:name/events", (c) => {
     const b = breaker(c.req.param("name"));
-    const type = c.req.query("type")?.toUpperCase();
-    const limitRaw = c.req.query("limit");
-    const limit = limitRaw === undefined ? 100 : Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new HttpProblem(
-        400,
-        "Invalid query",
-        `limit must be an integer in [1, 1000], got ${limitRaw}`,
-      );
-    }
-    return c.json({ name: b.name, events: b.recentEvents({ type, limit }) });
+    const { type, limit } = readQuery(c, EVENTS_QUERY);
+    return c.json({ name: b.name, events: b.recentEvents({ type, limit: limit ?? 100 }) });
   });
 
   app.post("/:name/state", requireAdmin(deps.adminToken), async (c) => {

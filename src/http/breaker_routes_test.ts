@@ -50,8 +50,30 @@ Deno.test("breaker routes: events are filtered by type and bounded by a checked 
   for (const limit of ["0", "1001", "2.5", "x"]) {
     const bad = await app.request(`/circuit-breaker/kafka-publisher/events?limit=${limit}`);
     assertEquals(bad.status, 400, `limit=${limit}`);
-    assertEquals((await bad.json()).detail, `limit must be an integer in [1, 1000], got ${limit}`);
+    assertEquals(
+      (await bad.json()).detail,
+      `limit: must be an integer in [1, 1000]; got ${JSON.stringify(limit)}`,
+    );
   }
+});
+
+Deno.test("breaker routes: an unknown event type or query parameter is a 400 naming it and what is allowed", async () => {
+  const { app } = setup();
+  const bogus = await app.request("/circuit-breaker/kafka-publisher/events?type=BOGUS");
+  assertEquals(bogus.status, 400);
+  assertEquals(bogus.headers.get("content-type"), "application/problem+json");
+  const body = await bogus.json();
+  assertEquals(body.title, "Invalid query");
+  assertEquals(body.errors, [{
+    field: "type",
+    message:
+      'must be one of STATE_TRANSITION, SUCCESS, ERROR, IGNORED_ERROR, NOT_PERMITTED, FAILURE_RATE_EXCEEDED, SLOW_CALL_RATE_EXCEEDED, RESET; got "BOGUS"',
+  }]);
+  const typo = await app.request("/circuit-breaker/kafka-publisher/events?tpye=ERROR");
+  assertEquals(typo.status, 400);
+  assertEquals((await typo.json()).errors, [
+    { field: "tpye", message: "unknown parameter; this route takes type, limit" },
+  ]);
 });
 
 Deno.test("breaker routes: an operator moves the state; the change is logged with the reason", async () => {
@@ -106,4 +128,21 @@ Deno.test("breaker routes: an illegal transition is 409 with the allowed targets
   assertEquals([body.title, body.from, body.to], ["Illegal transition", "CLOSED", "HALF_OPEN"]);
   assertEquals(body.allowed.includes("HALF_OPEN"), false);
   assertEquals(body.allowed.includes("FORCED_OPEN"), true);
+});
+
+Deno.test("breaker routes: the list says whether transitions are enabled, and how to enable them", async () => {
+  const on = await (await setup(ADMIN_TOKEN).app.request("/circuit-breaker")).json();
+  assertEquals(on.admin, { enabled: true });
+  const { app, setState } = setup(null);
+  const off = await (await app.request("/circuit-breaker")).json();
+  assertEquals(off.admin, {
+    enabled: false,
+    howToEnable: "set ADMIN_TOKEN (16+ characters) and restart to enable them",
+  });
+  // The refusal of a transition says the same.
+  const refused = await (await setState({ state: "FORCED_OPEN" })).json();
+  assertEquals(
+    refused.detail,
+    `admin mutations are disabled on this instance; ${off.admin.howToEnable}`,
+  );
 });

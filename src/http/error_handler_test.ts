@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { Hono } from "hono";
-import { notFoundProblem, problemHandler } from "./error_handler.ts";
+import { problemHandler, unmatchedRoute } from "./error_handler.ts";
 import { HttpProblem } from "./problem.ts";
 import { recordingLogger } from "./test_fakes.ts";
 
@@ -8,7 +8,7 @@ function app() {
   const logger = recordingLogger();
   const a = new Hono();
   a.onError(problemHandler(logger));
-  a.notFound(notFoundProblem);
+  a.notFound(unmatchedRoute(() => a.routes));
   a.get("/busy", () => {
     throw new HttpProblem(503, "Outbox unavailable", "retry later", {
       extra: { eventId: "e-1" },
@@ -66,4 +66,25 @@ Deno.test("error handler: an unknown route is a 404 problem naming method and pa
     detail: "no route for DELETE /nowhere",
     instance: "/nowhere",
   });
+});
+
+Deno.test("error handler: a wrong method on a known path is a 405 problem with Allow", async () => {
+  const { app: a } = app();
+  a.post("/items/:id", (c) => c.text("ok"));
+  const put = await a.request("/busy", { method: "PUT" });
+  assertEquals(put.status, 405);
+  assertEquals(put.headers.get("allow"), "GET, HEAD");
+  assertEquals(put.headers.get("content-type"), "application/problem+json");
+  assertEquals(await put.json(), {
+    type: "https://payment-ingest.dev/problems/method-not-allowed",
+    title: "Method not allowed",
+    status: 405,
+    detail: "/busy answers GET, HEAD, not PUT",
+    instance: "/busy",
+    allowed: ["GET", "HEAD"],
+  });
+  const get = await a.request("/items/7");
+  assertEquals(get.status, 405);
+  assertEquals(get.headers.get("allow"), "POST");
+  assertEquals((await a.request("/items/7/more", { method: "POST" })).status, 404);
 });

@@ -1,6 +1,8 @@
 /** The OpenAPI 3.1 description served at `GET /openapi.json`; the event schema comes from zod. */
 import { z } from "zod";
+import { BREAKER_EVENT_TYPES } from "../breaker/events.ts";
 import { BREAKER_STATES } from "../breaker/states.ts";
+import { CHART_HISTORY_SAMPLES, CHART_SAMPLE_INTERVAL_MS } from "../metrics/chart_history.ts";
 import { paymentEventSchema } from "./payment_schema.ts";
 
 const problem = { $ref: "#/components/schemas/Problem" };
@@ -34,7 +36,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: "Payment event ingest",
       version: "1.0.0",
       description:
-        "Accepts payment events, stores each durably in a Postgres outbox before answering, and publishes them to Kafka through a circuit breaker.",
+        "Accepts payment events, stores each durably in a Postgres outbox before answering, and publishes them to Kafka through a circuit breaker. Every error is a problem (application/problem+json). A method a path does not list is answered 405 with an Allow header naming the methods it does list (components.responses.MethodNotAllowed); a path not listed here is answered 404.",
     },
     paths: {
       "/payments": {
@@ -81,8 +83,26 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/circuit-breaker": {
         get: {
-          summary: "Every breaker's snapshot",
-          responses: { "200": json({ type: "object" }, "Snapshots") },
+          summary: "Every breaker's snapshot, and whether operator transitions are enabled",
+          responses: {
+            "200": json(
+              {
+                type: "object",
+                properties: {
+                  circuitBreakers: { type: "array", items: { type: "object" } },
+                  admin: {
+                    type: "object",
+                    required: ["enabled"],
+                    properties: {
+                      enabled: { type: "boolean" },
+                      howToEnable: { type: "string", description: "Present when disabled" },
+                    },
+                  },
+                },
+              },
+              "Snapshots; `admin.enabled` is false when ADMIN_TOKEN is unset",
+            ),
+          },
         },
       },
       "/circuit-breaker/{name}": {
@@ -131,10 +151,22 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "Recent breaker events",
           parameters: [
             { name: "name", in: "path", required: true, schema: { type: "string" } },
-            { name: "type", in: "query", schema: { type: "string" } },
-            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+            {
+              name: "type",
+              in: "query",
+              description: "One event type (any case)",
+              schema: { enum: [...BREAKER_EVENT_TYPES] },
+            },
+            {
+              name: "limit",
+              in: "query",
+              schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+            },
           ],
-          responses: { "200": json({ type: "object" }, "Events, oldest first") },
+          responses: {
+            "200": json({ type: "object" }, "Events, oldest first"),
+            "400": problemResponse("Unknown query parameter, or a value it does not allow"),
+          },
         },
       },
       "/outbox": {
@@ -160,7 +192,22 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           summary: "Compare published outbox events in a time range with the topic",
           security: adminSecurity,
+          parameters: [
+            {
+              name: "since",
+              in: "query",
+              schema: { type: "string" },
+              description: "Or in the body",
+            },
+            {
+              name: "until",
+              in: "query",
+              schema: { type: "string" },
+              description: "Or in the body",
+            },
+          ],
           responses: {
+            "400": problemResponse("Malformed JSON, or an unknown query parameter"),
             "200": json({ type: "object" }, "Missing, duplicated and out-of-order events per key"),
             "409": problemResponse("A reconciliation is already running"),
             "422": problemResponse("Invalid time range"),
@@ -180,6 +227,54 @@ export function openApiDocument(): Record<string, unknown> {
             "404": problemResponse("Settlement not configured (SETTLEMENT_URL unset)"),
             "502": problemResponse("The settlement process answered an error or no summary"),
             "503": problemResponse("The settlement process did not answer within 2 s"),
+          },
+        },
+      },
+      "/operator/history": {
+        get: {
+          summary:
+            `The operator page's chart history: a sample of the breaker, the outbox counters and the backlog every ${
+              CHART_SAMPLE_INTERVAL_MS / 1000
+            } s, the last ${CHART_HISTORY_SAMPLES} samples (bounded memory), oldest first`,
+          responses: {
+            "200": json(
+              {
+                type: "object",
+                required: ["intervalMs", "capacity", "now", "samples"],
+                properties: {
+                  intervalMs: { type: "integer" },
+                  capacity: { type: "integer" },
+                  now: { type: "integer", description: "The service's clock, epoch ms" },
+                  samples: {
+                    type: "array",
+                    items: {
+                      type: "object",
+                      required: ["at", "breaker", "counters", "pending"],
+                      properties: {
+                        at: { type: "integer", description: "Epoch ms" },
+                        breaker: {
+                          type: ["object", "null"],
+                          properties: {
+                            state: { enum: [...BREAKER_STATES] },
+                            failureRate: { type: ["number", "null"] },
+                            failureRateThreshold: { type: "number" },
+                            slowCallRate: { type: ["number", "null"] },
+                            slowCallRateThreshold: { type: "number" },
+                          },
+                        },
+                        counters: {
+                          type: ["object", "null"],
+                          description: "outbox_accepted_total and outbox_published_total",
+                          additionalProperties: { type: "number" },
+                        },
+                        pending: { type: ["integer", "null"] },
+                      },
+                    },
+                  },
+                },
+              },
+              "Samples, oldest first",
+            ),
           },
         },
       },
@@ -204,6 +299,16 @@ export function openApiDocument(): Record<string, unknown> {
     },
     components: {
       securitySchemes: { adminToken: { type: "http", scheme: "bearer" } },
+      responses: {
+        MethodNotAllowed: {
+          description:
+            "The path exists but does not answer this method; `allowed` and the Allow header list those it answers",
+          headers: {
+            Allow: { schema: { type: "string" }, description: "e.g. GET, HEAD" },
+          },
+          content: { "application/problem+json": { schema: problem } },
+        },
+      },
       schemas: {
         PaymentEvent: z.toJSONSchema(paymentEventSchema, { io: "input", unrepresentable: "any" }),
         Problem: {

@@ -4,6 +4,7 @@
  * any working directory and inside the image, and `deno cache` fetches nothing at run time.
  */
 import template from "./page/index.html" with { type: "text" };
+import { CHART_SAMPLE_INTERVAL_MS } from "../metrics/chart_history.ts";
 
 /** Options of the operator page. */
 export interface OperatorPageOptions {
@@ -50,6 +51,7 @@ export function operatorPageHtml(opts: OperatorPageOptions & { assets?: string }
     assets,
     pollMs: String(OPERATOR_PAGE_POLL_MS),
     pollSeconds: String(OPERATOR_PAGE_POLL_MS / 1000),
+    sampleSeconds: String(CHART_SAMPLE_INTERVAL_MS / 1000),
   };
   return template.replace(PLACEHOLDER, (_, key: string) => {
     const value = values[key];

@@ -1,5 +1,6 @@
 /** The outbox for operators: counts, dead-lettered events and their retry, reconciliation. */
 import { type Context, Hono } from "hono";
+import { z } from "zod";
 import { errorMessage } from "../error_message.ts";
 import { type Logger } from "../log.ts";
 import type { Queryable } from "../outbox/db.ts";
@@ -15,6 +16,7 @@ import { parseTimeRange, TimeArgumentError } from "../reconcile/time_range.ts";
 import { requireAdmin } from "./auth.ts";
 import { EVENT_ID, outboxUnavailable, rowView } from "./outbox_views.ts";
 import { HttpProblem } from "./problem.ts";
+import { readQuery } from "./query.ts";
 
 /** What `outboxRoutes` needs. */
 export interface OutboxRoutesDeps {
@@ -116,6 +118,9 @@ export function outboxRoutes(deps: OutboxRoutesDeps): Hono {
   return app;
 }
 
+/** The query POST /outbox/reconcile takes (or the same names in its body). */
+const RECONCILE_QUERY = { since: z.string().optional(), until: z.string().optional() };
+
 /** The range of a reconcile request, from the JSON body or else the query (400, 422). */
 async function readTimeRange(c: Context): Promise<{ since: Date; until: Date }> {
   let body: { since?: unknown; until?: unknown } = {};
@@ -127,8 +132,9 @@ async function readTimeRange(c: Context): Promise<{ since: Date; until: Date }> 
       throw new HttpProblem(400, "Malformed JSON", 'send {"since": "1h", "until": "<ISO time>"}');
     }
   }
-  const since = body.since ?? c.req.query("since");
-  const until = body.until ?? c.req.query("until");
+  const query = readQuery(c, RECONCILE_QUERY);
+  const since = body.since ?? query.since;
+  const until = body.until ?? query.until;
   if (typeof since !== "string" || (until !== undefined && typeof until !== "string")) {
     throw new HttpProblem(
       422,

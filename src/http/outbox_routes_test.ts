@@ -107,6 +107,11 @@ Deno.test("outbox routes: reconcile checks the range, then runs once at a time",
   assertEquals(bad.status, 422);
   assertEquals((await bad.json()).errors[0].field, "since");
   assertEquals((await post("/outbox/reconcile", "{")).status, 400);
+  const typo = await post("/outbox/reconcile?snice=1h", {});
+  assertEquals(typo.status, 400);
+  assertEquals((await typo.json()).errors, [
+    { field: "snice", message: "unknown parameter; this route takes since, until" },
+  ]);
   assertEquals(calls.length, 0);
 
   const first = post("/outbox/reconcile?since=2h");

@@ -32,6 +32,7 @@ import historyJs from "./page/history.js" with { type: "text" };
 import layoutCss from "./page/layout.css" with { type: "text" };
 import pageJs from "./page/page.js" with { type: "text" };
 import panelsCss from "./page/panels.css" with { type: "text" };
+import rateTextJs from "./page/rate_text.js" with { type: "text" };
 import renderJs from "./page/render.js" with { type: "text" };
 import settlementCss from "./page/settlement.css" with { type: "text" };
 import settlementPanelJs from "./page/settlement_panel.js" with { type: "text" };
@@ -53,6 +54,7 @@ const ASSETS: Readonly<Record<string, { body: string; type: string }>> = {
   "events_table.js": { body: eventsTableJs, type: JS },
   "format.js": { body: formatJs, type: JS },
   "render.js": { body: renderJs, type: JS },
+  "rate_text.js": { body: rateTextJs, type: JS },
   "charts.js": { body: chartsJs, type: JS },
   "history.js": { body: historyJs, type: JS },
   "settlement_panel.js": { body: settlementPanelJs, type: JS },

@@ -14,7 +14,7 @@ import type { Relay, RelayStatus } from "../outbox/relay.ts";
 import type { NewEvent } from "../outbox/repository.ts";
 import type { ReconcileReport } from "../reconcile/reconcile.ts";
 import type { AppDeps } from "./app.ts";
-import { notFoundProblem, problemHandler } from "./error_handler.ts";
+import { problemHandler, unmatchedRoute } from "./error_handler.ts";
 
 /** One statement a fake database was sent. */
 export interface RecordedQuery {
@@ -226,7 +226,7 @@ export function jsonRequest(method: string, body: unknown, token?: string): Requ
 export function mounted(path: string, routes: Hono, logger: Logger = recordingLogger()): Hono {
   const app = new Hono();
   app.onError(problemHandler(logger));
-  app.notFound(notFoundProblem);
+  app.notFound(unmatchedRoute(() => app.routes));
   app.route(path, routes);
   return app;
 }

@@ -6,7 +6,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireAdmin } from "../http/auth.ts";
-import { notFoundProblem, problemHandler } from "../http/error_handler.ts";
+import { problemHandler, unmatchedRoute } from "../http/error_handler.ts";
+import { readQuery } from "../http/query.ts";
 import { HttpProblem } from "../http/problem.ts";
 import type { Logger } from "../log.ts";
 import type { Queryable } from "../outbox/db.ts";
@@ -34,6 +35,14 @@ const idParam = z.string().regex(
   /^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$/,
   "letters, digits and . _ : - only",
 );
+
+/** The query of GET /settlements; the other day routes take `day` alone. */
+const STATEMENTS_QUERY = {
+  day: dayParam,
+  merchantId: idParam.optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code, e.g. EUR").optional(),
+};
+const DAY_QUERY = { day: dayParam };
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   const r = schema.safeParse(value);
@@ -66,7 +75,7 @@ export function createSettlementApp(deps: SettlementAppDeps): Hono {
   const app = new Hono();
   const now = deps.now ?? Date.now;
   app.onError(problemHandler(deps.logger));
-  app.notFound(notFoundProblem);
+  app.notFound(unmatchedRoute(() => app.routes));
 
   app.get("/health/live", (c) => c.json({ status: "UP" }));
   app.get("/health/ready", async (c) => {
@@ -90,10 +99,7 @@ export function createSettlementApp(deps: SettlementAppDeps): Hono {
     }));
 
   app.get("/settlements", async (c) => {
-    const day = parse(dayParam, c.req.query("day"), "day");
-    const merchant = c.req.query("merchantId");
-    const merchantId = merchant === undefined ? undefined : parse(idParam, merchant, "merchantId");
-    const currency = c.req.query("currency");
+    const { day, merchantId, currency } = readQuery(c, STATEMENTS_QUERY);
     let records = await statementsOf(deps.db, day, merchantId);
     if (currency !== undefined) records = records.filter((r) => r.statement.currency === currency);
     if (merchantId !== undefined && records.length === 0) {
@@ -116,12 +122,12 @@ export function createSettlementApp(deps: SettlementAppDeps): Hono {
   });
 
   app.get("/settlements/exceptions", async (c) => {
-    const day = parse(dayParam, c.req.query("day"), "day");
+    const { day } = readQuery(c, DAY_QUERY);
     return c.json({ day, exceptions: await exceptionsOf(deps.db, day) });
   });
 
   app.get("/settlements/reconciliation", async (c) => {
-    const day = parse(dayParam, c.req.query("day"), "day");
+    const { day } = readQuery(c, DAY_QUERY);
     const closed = await closedDay(deps.db, day);
     return c.json(closed ? closed.reconciliation : await deps.reconcile(day));
   });

@@ -93,6 +93,23 @@ Deno.test("settlement app over PGlite: statements, CSV, exceptions and closing a
     });
 
     await t.step(
+      "GET /settlements with an unknown parameter or currency is a 400 naming it",
+      async () => {
+        const typo = await app.request(`/settlements?day=${DAY}&merchant=m-a`);
+        assertEquals(typo.status, 400);
+        assertEquals((await typo.json()).errors, [
+          {
+            field: "merchant",
+            message: "unknown parameter; this route takes day, merchantId, currency",
+          },
+        ]);
+        const currency = await app.request(`/settlements?day=${DAY}&currency=euro`);
+        assertEquals(currency.status, 400);
+        assertEquals((await currency.json()).errors[0].field, "currency");
+      },
+    );
+
+    await t.step(
       "GET /settlements?day=D answers the day's provisional statements as JSON",
       async () => {
         const res = await app.request(`/settlements?day=${DAY}`);

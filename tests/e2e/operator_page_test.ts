@@ -1,12 +1,16 @@
 /**
  * The operator page in a real headless Chromium against the real service (real Postgres, real
- * Kafka): live tiles, token handling, forced transitions, outbox backlog, the rolling charts,
- * escaping, poll rate.
+ * Kafka): live tiles, rates and what they cover, token handling, forced transitions, outbox
+ * backlog, the rolling charts, escaping, poll rate. Layout and screenshots:
+ * operator_page_layout_test.ts; the kept history: operator_page_history_test.ts; admin disabled:
+ * operator_page_admin_test.ts.
  *
  * Needs Debian's `chromium` (apt-get install chromium) or CHROMIUM_PATH, Postgres and the local
  * Kafka (`deno task kafka start`). Run: deno test -A tests/e2e/
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
+import { CircuitBreaker } from "../../src/breaker/circuit_breaker.ts";
+import { createTestClock } from "../../src/breaker/test_clock.ts";
 import {
   ADMIN_TOKEN,
   getJson,
@@ -23,13 +27,14 @@ import {
   POLL_RECORDER,
   tile,
   waitForChart,
+  waitForNextPoll,
   waitForNumber,
   waitForText,
 } from "./page_helpers.ts";
+import { layoutProblems } from "./layout_checks.ts";
 
 /** The page polls once a second; a change must show within one period plus request time. */
 const WITHIN_POLL_MS = 2_500;
-const DOCS = new URL("../../docs/", import.meta.url);
 /** Thresholds other than the defaults (50 % both), so the charts must draw the configured ones. */
 const FAILURE_THRESHOLD = 40;
 const SLOW_THRESHOLD = 70;
@@ -86,8 +91,18 @@ Deno.test({
         assertEquals(await page.locator('.tile[data-active="true"]').count(), 1);
         assertEquals(await page.locator(".tile").count(), 7);
         assertEquals(await page.textContent("#state-badge"), "CLOSED");
-        assertEquals(await page.textContent("#failure-rate"), "not enough calls");
-        assertMatch((await page.textContent("#failure-threshold")) ?? "", /threshold 40\.0 %/);
+        // No call yet: no rate, no bar, and the count it waits for.
+        assertEquals(await page.textContent("#failure-rate"), "not evaluated yet (0 of 5 calls)");
+        assertEquals(await page.textContent("#failure-threshold"), "threshold 40.0 %");
+        assertEquals(await page.isVisible("#rate-failure .bar"), false);
+        assertEquals(await page.textContent("#window-meta"), "window: last 10 calls");
+        assertEquals(await layoutProblems(page), [], "the long 'not evaluated' texts fit");
+        // ADMIN_TOKEN is set: the transitions are enabled and nothing says otherwise.
+        assertEquals(await page.getAttribute("#actions", "data-admin"), "on");
+        assertEquals(await page.isVisible("#admin-off"), false);
+        for (const b of await page.locator("[data-target]").all()) {
+          assertEquals(await b.isEnabled(), true);
+        }
         await waitForNumber(page, "outbox-pending", { min: 0 }, WITHIN_POLL_MS);
         // No SETTLEMENT_URL here: the panel says so and the page still counts as live.
         await waitForText(page, "settlement-status", "Settlement not configured", WITHIN_POLL_MS);
@@ -144,6 +159,17 @@ Deno.test({
           assert(r.status === 201 || r.status === 202, `payment answered ${r.status}`);
         }
         await waitForNumber(page, "buffered", { min: 5 }, 10_000);
+        // The minimum reached: the rate, its bar, and what it counts agree.
+        await waitForText(page, "failure-threshold", "calls failed", WITHIN_POLL_MS);
+        const foot = (await page.textContent("#failure-threshold")) ?? "";
+        const [, failed, calls] = /^threshold 40\.0 % · (\d+) of (\d+) calls failed$/.exec(foot) ??
+          [];
+        assert(Number(calls) >= 5, foot);
+        assertEquals(
+          await page.textContent("#failure-rate"),
+          `${(Math.round((1000 * Number(failed)) / Number(calls)) / 10).toFixed(1)} %`,
+        );
+        assertEquals(await page.isVisible("#rate-failure .bar"), true);
         await page.waitForSelector("#events .chip", { timeout: WITHIN_POLL_MS });
         // The accepted rate comes from /metrics counters between two polls.
         await waitForChart(page, "chart-throughput", "data-peak", { min: 0.5 }, WITHIN_POLL_MS);
@@ -176,7 +202,7 @@ Deno.test({
           await waitForText(page, "message", "401 Unauthorized", 5_000);
           assertEquals(await apiState(svc.base), "CLOSED");
           // One more poll round, then the page must still show CLOSED.
-          await page.waitForTimeout(1_200);
+          await waitForNextPoll(page);
           assertEquals(await page.getAttribute(tile("CLOSED", true), "data-state"), "CLOSED");
           assertEquals(await page.locator(tile("FORCED_OPEN", true)).count(), 0);
         },
@@ -194,6 +220,10 @@ Deno.test({
             /kafka-publisher is now FORCED_OPEN/,
           );
           assertEquals(await apiState(svc.base), "FORCED_OPEN");
+          // FORCED_OPEN records no window: no rate, and no call count asked for.
+          assertEquals(await page.textContent("#failure-rate"), "not recorded");
+          assertEquals(await page.textContent("#window-meta"), "no window in FORCED_OPEN");
+          assertEquals(await page.isVisible("#rate-failure .bar"), false);
           await waitForText(page, "events", "CLOSED → FORCED_OPEN · operator page", WITHIN_POLL_MS);
           await waitForChart(
             page,
@@ -226,46 +256,6 @@ Deno.test({
           assert((await page.textContent("#outbox-oldest")) !== "none");
         },
       );
-
-      await t.step("screenshots: desktop and phone", async () => {
-        await Deno.mkdir(DOCS, { recursive: true });
-        await page.waitForTimeout(1_100); // let the events table and ages settle on one poll
-        await page.screenshot({
-          path: new URL("operator-page.png", DOCS).pathname,
-          fullPage: true,
-        });
-
-        const phone = await browser.newContext({
-          viewport: { width: 390, height: 844 },
-          deviceScaleFactor: 2,
-          isMobile: true,
-          hasTouch: true,
-        });
-        const mobile = await phone.newPage();
-        mobile.on("pageerror", (e) => pageErrors.push(String(e)));
-        await mobile.goto(`${base}/`);
-        await mobile.waitForSelector(tile("FORCED_OPEN", true), { timeout: WITHIN_POLL_MS });
-        await waitForNumber(mobile, "outbox-pending", { min: 3 }, WITHIN_POLL_MS);
-        await mobile.waitForSelector("#events .chip", { timeout: WITHIN_POLL_MS });
-        await waitForChart(mobile, "chart-state", "data-points", { min: 2 }, 2 * WITHIN_POLL_MS);
-        for (const id of CHARTS) {
-          const box = await mobile.locator(`#${id} canvas`).boundingBox();
-          assert(
-            box && box.width > 100 && box.x + box.width <= 390,
-            `#${id} is ${JSON.stringify(box)}`,
-          );
-        }
-        // Readable on a phone: nothing wider than the screen.
-        assert(
-          (await mobile.evaluate("document.documentElement.scrollWidth")) as number <= 390,
-          "the page scrolls sideways on a 390 px screen",
-        );
-        await mobile.screenshot({
-          path: new URL("operator-page-mobile.png", DOCS).pathname,
-          fullPage: true,
-        });
-        await phone.close();
-      });
 
       await t.step(
         "a change made through the API appears by polling, with server text escaped",
@@ -341,6 +331,44 @@ Deno.test({
             { equals: "CLOSED,FORCED_OPEN,FORCED_HALF_OPEN,CLOSED" },
             WITHIN_POLL_MS,
           );
+        },
+      );
+
+      await t.step(
+        "OPEN after failed half-open trials: 100 % of the 2 trial calls, not 'needs 5 calls'",
+        async () => {
+          // A real breaker's snapshot in that state (Kafka down for the trials), served to the page.
+          const clock = createTestClock(Date.now());
+          const cb = new CircuitBreaker(BREAKER, {
+            failureRateThreshold: FAILURE_THRESHOLD,
+            slowCallRateThreshold: SLOW_THRESHOLD,
+          }, { clock });
+          const fail = () => cb.execute(() => Promise.reject(new Error("down"))).catch(() => {});
+          for (let i = 0; i < 5; i++) await fail();
+          clock.advance(30_000);
+          for (let i = 0; i < 2; i++) await fail();
+          const snapshot = JSON.stringify(cb.snapshot());
+          cb.dispose();
+          const pattern = `**/circuit-breaker/${BREAKER}`;
+          await page.route(
+            pattern,
+            (route) =>
+              route.fulfill({ status: 200, contentType: "application/json", body: snapshot }),
+          );
+          await page.waitForSelector(tile("OPEN", true), { timeout: WITHIN_POLL_MS });
+          assertEquals(await page.textContent("#failure-rate"), "100.0 %");
+          assertEquals(
+            await page.textContent("#failure-threshold"),
+            "threshold 40.0 % · 2 of 2 trial calls failed",
+          );
+          assertEquals(
+            await page.textContent("#window-meta"),
+            "window: the 2 trial calls before opening",
+          );
+          assertEquals(await page.textContent("#buffered"), "2 / 3");
+          assertEquals(await page.isVisible("#rate-failure .bar"), true);
+          await page.unroute(pattern);
+          await page.waitForSelector(tile("CLOSED", true), { timeout: WITHIN_POLL_MS });
         },
       );
 

@@ -139,3 +139,15 @@ export async function waitForChart(
   });
   return (await page.getAttribute(`#${id}`, attr)) ?? "";
 }
+
+/** Waits until the page finished one more poll round (its "updated" time changed). */
+export async function waitForNextPoll(page: Page, timeout = 5_000): Promise<void> {
+  const before = await page.textContent("#updated");
+  await page.waitForFunction(
+    (before) =>
+      (globalThis as unknown as PageGlobal).document.getElementById("updated")?.textContent !==
+        before,
+    before,
+    { timeout },
+  );
+}

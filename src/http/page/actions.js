@@ -2,7 +2,8 @@
 /// <reference lib="dom" />
 /**
  * Operator transitions: the admin token (this tab's session storage only) and the five buttons
- * that POST the target state.
+ * that POST the target state, shown disabled, with the reason and the remedy, when the service
+ * has no admin token.
  * @module
  */
 import { $, all, setText } from "./dom.js";
@@ -79,13 +80,37 @@ function report(name, target, res, data, tokenInput, render) {
 }
 
 /**
- * Wires the token form and the transition buttons.
+ * Wires the token form and the transition buttons; `setAdmin` shows whether the service accepts
+ * transitions at all.
  * @param {{ name: string, base: string, render: (s: BreakerSnapshot) => void }} opts
  */
 export function setupActions({ name, base, render }) {
   const tokenInput = /** @type {HTMLInputElement} */ ($("token"));
   const buttons = /** @type {HTMLButtonElement[]} */ (all("[data-target]"));
   wireToken(tokenInput);
+  let enabled = true;
+
+  /** Enables the buttons and the token, or disables them with the reason and the remedy. */
+  function setAdmin(/** @type {{ enabled: boolean, howToEnable?: string }} */ admin) {
+    enabled = admin.enabled;
+    const why = enabled ? "" : "Operator actions are disabled on this instance (no admin token): " +
+      (admin.howToEnable ?? "set the admin token and restart to enable them") + ".";
+    $("actions").dataset.admin = enabled ? "on" : "off";
+    const note = $("admin-off");
+    note.hidden = enabled;
+    note.textContent = why;
+    tokenInput.disabled = !enabled;
+    for (const b of buttons) {
+      b.disabled = !enabled;
+      if (enabled) {
+        b.removeAttribute("title");
+        b.removeAttribute("aria-describedby");
+      } else {
+        b.title = why;
+        b.setAttribute("aria-describedby", "admin-off");
+      }
+    }
+  }
 
   async function setState(/** @type {string} */ target) {
     const token = tokenInput.value.trim();
@@ -118,11 +143,12 @@ export function setupActions({ name, base, render }) {
       const why = e instanceof Error ? e.message : String(e);
       say("error", "Request failed, the state may not have changed: " + why);
     } finally {
-      for (const b of buttons) b.disabled = false;
+      for (const b of buttons) b.disabled = !enabled;
     }
   }
 
   for (const b of buttons) {
     b.addEventListener("click", () => setState(b.dataset.target ?? ""));
   }
+  return { setAdmin };
 }

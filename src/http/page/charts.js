@@ -28,13 +28,48 @@ const THRESHOLD = {
   dash: [6, 4],
   points: { show: false },
 };
-/** Wall-clock ticks far enough apart for `HH:MM:SS` (uPlot's default adds dates that overlap). */
-const TIME_AXIS = {
-  ...AXIS,
-  space: 80,
-  /** @type {(u: UPlot, splits: number[]) => string[]} */
-  values: (_u, splits) => splits.map((s) => clock(s * 1000)),
-};
+/** Steps between time ticks, in seconds; the smallest that leaves each label its room wins. */
+const TIME_STEPS = [5, 10, 15, 30, 60, 120, 180, 300, 600, 900, 1800, 3600];
+/** Room per time label in CSS px: `HH:MM:SS` is about 52 px wide at 12 px, plus a gap. */
+const LABEL_ROOM = 64;
+
+/**
+ * Ticks at round wall-clock times, as many as the plot's width has room for: at least three on
+ * a phone (uPlot's own choice left one), never so many that labels touch.
+ * @param {UPlot} u
+ * @param {number} _axis
+ * @param {number} min
+ * @param {number} max
+ */
+function timeSplits(u, _axis, min, max) {
+  const fit = Math.max(3, Math.floor(u.bbox.width / devicePixelRatio / LABEL_ROOM));
+  const step = TIME_STEPS.find((s) => (max - min) / s <= fit) ?? TIME_STEPS.at(-1) ?? 60;
+  const ticks = [];
+  for (let t = Math.ceil(min / step) * step; t <= max; t += step) ticks.push(t);
+  return ticks;
+}
+
+/**
+ * `HH:MM` for steps of whole minutes, `HH:MM:SS` below. Each figure notes its labels and the
+ * room between them (`data-time-labels`, `data-time-gap` in CSS px) for the browser tests.
+ * @param {UPlot} u
+ * @param {number[]} splits
+ */
+function timeValues(u, splits) {
+  const step = (splits[1] ?? 0) - (splits[0] ?? 0);
+  const labels = splits.map((s) => clock(s * 1000).slice(0, step >= 60 ? 5 : 8));
+  const figure = u.root.closest("figure");
+  if (figure instanceof HTMLElement) {
+    figure.dataset.timeLabels = labels.join(" ");
+    const xs = splits.map((s) => u.valToPos(s, "x"));
+    const gaps = xs.slice(1).map((x, i) => x - (xs[i] ?? 0));
+    figure.dataset.timeGap = String(Math.round(Math.min(...gaps, u.bbox.width)));
+  }
+  return labels;
+}
+
+/** The time axis: round wall-clock ticks that fit the width. */
+const TIME_AXIS = { ...AXIS, splits: timeSplits, values: timeValues };
 /** Fill of each state's band on the timeline, by the tone of its badge. */
 const TONE_FILL = {
   ok: "#22c55e",
@@ -59,10 +94,13 @@ function perSecond(/** @type {number | null | undefined} */ v) {
   return typeof v === "number" ? (Math.round(v * 10) / 10).toFixed(1) : "—";
 }
 
-/** `3.0 % of 50.0 %`, or why there is no rate. */
+/**
+ * `3.0 % (threshold 50.0 %)`, or "no rate" (the call-health card says why: too few calls, or no
+ * window in this state).
+ */
 function against(/** @type {number | null | undefined} */ rate, /** @type {unknown} */ limit) {
   const of = typeof limit === "number" ? " (threshold " + pct(limit) + ")" : "";
-  return (typeof rate === "number" ? pct(rate) : "not enough calls") + of;
+  return (typeof rate === "number" ? pct(rate) : "no rate") + of;
 }
 
 /** @type {ChartSpec[]} */

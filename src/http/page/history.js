@@ -1,20 +1,19 @@
 // @ts-check
 /**
- * The charts' rolling buffer: one row per poll over the last few minutes, with per-second rates
- * derived from the Prometheus counters between two polls. No DOM, so the unit tests run it in
- * Deno.
+ * The charts' rolling buffer: first the samples the service kept (`GET /operator/history`), then
+ * one row per poll, with per-second rates derived from the outbox counters between two rows. No
+ * DOM, so the unit tests run it in Deno.
  * @module
  */
 
 /** @typedef {import("./types.js").BreakerSnapshot} BreakerSnapshot */
+/** @typedef {import("./types.js").ChartHistoryView} ChartHistoryView */
 
-/** What one poll round learnt; a part is null when its request failed. */
 /**
- * @typedef {object} Reading
- * @property {number} at epoch ms when the round ended
- * @property {BreakerSnapshot | null} snapshot `GET /circuit-breaker/{name}`
- * @property {Record<string, number> | null} counters from `GET /metrics`
- * @property {number | null} pending `GET /outbox` pending count
+ * One row's reading, a sample of the service or a poll round (`at` the round's end, `breaker`
+ * from `GET /circuit-breaker/{name}`, `counters` from `GET /metrics`, `pending` from
+ * `GET /outbox`); a part is null when it could not be read.
+ * @typedef {import("./types.js").ChartSample} Reading
  */
 
 /** The counters whose per-second rate the throughput chart draws. */
@@ -69,8 +68,25 @@ export function ratePerSecond(before, after, name, seconds) {
 }
 
 /**
- * Creates the buffer. A poll more than `gapMs` after the previous one (the tab was hidden, the
- * service was down) leaves an empty row, so the lines break instead of bridging the gap.
+ * The charted figures of a breaker snapshot, as the service samples them.
+ * @param {BreakerSnapshot | null} s
+ * @returns {Reading["breaker"]}
+ */
+export function breakerPoint(s) {
+  if (!s || typeof s.state !== "string" || !s.config) return null;
+  return {
+    state: s.state,
+    failureRate: s.failureRate,
+    failureRateThreshold: s.config.failureRateThreshold,
+    slowCallRate: s.slowCallRate,
+    slowCallRateThreshold: s.config.slowCallRateThreshold,
+  };
+}
+
+/**
+ * Creates the buffer. A reading more than `gapMs` after the previous one (the tab was hidden, the
+ * service was down) leaves an empty row, so the lines break instead of bridging the gap; `add`
+ * takes a wider gap for readings that come further apart (the service's samples).
  * @param {{ windowMs: number, gapMs: number, states: readonly string[] }} opts
  */
 export function createHistory({ windowMs, gapMs, states }) {
@@ -78,32 +94,36 @@ export function createHistory({ windowMs, gapMs, states }) {
   let rows = [];
   /** @type {number | null} */
   let lastAt = null;
+  /** The gap allowed after the last reading: the wider of its own and the next one's. */
+  let lastGapMs = gapMs;
   /** The last reading that had counters: one failed `/metrics` costs one row, not two. */
   /** @type {{ at: number, values: Record<string, number> } | null} */
   let counted = null;
 
-  /** Adds one poll round's reading. */
-  function add(/** @type {Reading} */ r) {
-    if (lastAt !== null && r.at - lastAt > gapMs) {
+  /** Adds one reading; one not after the last (a clock that stepped back) is dropped. */
+  function add(/** @type {Reading} */ r, rowGapMs = gapMs) {
+    if (lastAt !== null && r.at <= lastAt) return;
+    if (lastAt !== null && r.at - lastAt > Math.max(rowGapMs, lastGapMs)) {
       rows.push([(lastAt + 1) / 1000, ...Array(WIDTH - 1).fill(null)]);
       counted = null;
     }
     const seconds = counted ? (r.at - counted.at) / 1000 : 0;
     const before = counted?.values ?? null;
-    const s = r.snapshot;
-    const index = s ? states.indexOf(s.state) : -1;
+    const b = r.breaker;
+    const index = b ? states.indexOf(b.state) : -1;
     rows.push([
       r.at / 1000,
       ratePerSecond(before, r.counters, ACCEPTED, seconds),
       ratePerSecond(before, r.counters, PUBLISHED, seconds),
-      s?.failureRate ?? null,
-      s?.config.failureRateThreshold ?? null,
-      s?.slowCallRate ?? null,
-      s?.config.slowCallRateThreshold ?? null,
+      b?.failureRate ?? null,
+      b?.failureRateThreshold ?? null,
+      b?.slowCallRate ?? null,
+      b?.slowCallRateThreshold ?? null,
       r.pending,
       index >= 0 ? index : null,
     ]);
     lastAt = r.at;
+    lastGapMs = rowGapMs;
     if (r.counters) counted = { at: r.at, values: r.counters };
     const oldest = (r.at - windowMs) / 1000;
     const firstKept = rows.findIndex((row) => /** @type {number} */ (row[0]) >= oldest);
@@ -118,8 +138,20 @@ export function createHistory({ windowMs, gapMs, states }) {
     return cols;
   }
 
+  /**
+   * Adds the service's samples, shifted by the difference between this browser's clock and the
+   * service's (`localNow` against `view.now`), so that the polls that follow line up with them.
+   */
+  function seed(/** @type {ChartHistoryView} */ view, /** @type {number} */ localNow) {
+    const offset = localNow - view.now;
+    for (const sample of view.samples) {
+      add({ ...sample, at: sample.at + offset }, 3 * view.intervalMs);
+    }
+  }
+
   return {
     add,
+    seed,
     columns,
     get size() {
       return rows.length;

@@ -1,9 +1,9 @@
 // @ts-check
 /// <reference lib="dom" />
 /**
- * The operator page's entry module: polls the breaker, its events, the outbox and the settlement
- * summary, one round at a time and rounds at least the poll period apart, and wires the operator
- * actions.
+ * The operator page's entry module: draws the chart history the service kept, then polls the
+ * breaker, its events, the outbox and the settlement summary, one round at a time and rounds at
+ * least the poll period apart, and wires the operator actions.
  * @module
  */
 import { setupActions } from "./actions.js";
@@ -11,9 +11,12 @@ import { createCharts } from "./charts.js";
 import { all, setText } from "./dom.js";
 import { createEventsTable } from "./events_table.js";
 import { clock } from "./format.js";
-import { ACCEPTED, createHistory, parseCounters, PUBLISHED } from "./history.js";
+import { ACCEPTED, breakerPoint, createHistory, parseCounters, PUBLISHED } from "./history.js";
 import { renderOutbox, renderSnapshot, STATE_TONES } from "./render.js";
 import { renderSettlement } from "./settlement_panel.js";
+
+/** @typedef {import("./types.js").BreakerList} BreakerList */
+/** @typedef {import("./types.js").ChartHistoryView} ChartHistoryView */
 
 const body = document.body;
 const NAME = body.dataset.breaker ?? "kafka-publisher";
@@ -21,8 +24,8 @@ const NAME = body.dataset.breaker ?? "kafka-publisher";
 const POLL_MS = Math.max(1000, Number(body.dataset.pollMs) || 1000);
 const BASE = "circuit-breaker/" + encodeURIComponent(NAME);
 const REQUEST_TIMEOUT_MS = 5000;
-/** The charts show the last five minutes. */
-const WINDOW_MS = 5 * 60_000;
+/** The charts show the last fifteen minutes (the service keeps a little more). */
+const WINDOW_MS = 15 * 60_000;
 
 /**
  * GETs a path with a timeout and resolves to its status and body (JSON, or text for `/metrics`)
@@ -106,13 +109,31 @@ async function pollRound() {
   renderOutbox(outbox);
   history.add({
     at: Date.now(),
-    snapshot: snapshot?.state ? snapshot : null,
+    breaker: breakerPoint(snapshot),
     counters: typeof metrics === "string" ? parseCounters(metrics, [ACCEPTED, PUBLISHED]) : null,
     pending: typeof outbox?.pending === "number" ? outbox.pending : null,
   });
   charts.update(history.columns());
   const failed = r.filter((x) => x.status === "rejected");
   return { failed: failed.length, total: r.length, reason: failed[0]?.reason };
+}
+
+/**
+ * Draws the samples the service kept, so the charts show the last minutes (an outage too) at
+ * first paint; without them the polls fill the charts.
+ */
+async function loadHistory() {
+  try {
+    history.seed(/** @type {ChartHistoryView} */ (await get("operator/history")), Date.now());
+    charts.update(history.columns());
+  } catch { /* no history served: the charts start empty */ }
+}
+
+/** Asks the service whether operator transitions are enabled; unknown leaves the buttons on. */
+async function loadAdmin() {
+  try {
+    actions.setAdmin(/** @type {BreakerList} */ (await get("circuit-breaker")).admin);
+  } catch { /* a POST's answer still says why it was refused */ }
 }
 
 /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -147,6 +168,8 @@ async function poll() {
       failures++;
       setConn("false", "service unreachable, retrying");
     } else {
+      // Back after an outage: the service may have restarted with another admin setting.
+      if (failures > 0) loadAdmin();
       failures = 0;
       const why = reason instanceof Error ? reason.message : String(reason);
       setConn("true", failed === 0 ? "live" : "live, partial: " + why);
@@ -166,5 +189,5 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
-setupActions({ name: NAME, base: BASE, render: renderSnapshot });
-poll();
+const actions = setupActions({ name: NAME, base: BASE, render: renderSnapshot });
+Promise.all([loadHistory(), loadAdmin()]).finally(poll);

@@ -6,7 +6,8 @@
  * @module
  */
 import { $, all, inside, setText } from "./dom.js";
-import { clock, duration, num, pct } from "./format.js";
+import { clock, duration, num } from "./format.js";
+import { bufferedText, rateView, windowText } from "./rate_text.js";
 
 /** @typedef {import("./types.js").BreakerSnapshot} BreakerSnapshot */
 /** @typedef {import("./types.js").OutboxView} OutboxView */
@@ -23,34 +24,23 @@ export const STATE_TONES = Object.freeze({
 });
 
 /**
- * One rate bar: the value, the threshold marker and a level for the colour.
+ * One rate: its figure (or why there is none), the bar with the threshold marker (hidden while
+ * the rate is not evaluated), and the line under it.
  * @param {string} id the `.rate` box
  * @param {string} valueId
  * @param {string} footId
- * @param {number | null} rate percent, null below the minimum number of calls
- * @param {number | undefined} threshold percent
- * @param {string} extra shown after the threshold
+ * @param {import("./rate_text.js").RateView} view
+ * @param {number} threshold percent
  */
-function renderRate(id, valueId, footId, rate, threshold, extra) {
+function renderRate(id, valueId, footId, view, threshold) {
   const box = $(id);
-  const fill = inside(box, ".fill");
-  const limit = inside(box, ".limit");
-  const t = typeof threshold === "number" ? threshold : null;
-  limit.style.left = (t === null ? 100 : Math.min(100, Math.max(0, t))) + "%";
-  if (typeof rate !== "number") {
-    box.dataset.level = "none";
-    fill.style.width = "0";
-    setText(valueId, "not enough calls");
-  } else {
-    box.dataset.level = t !== null && rate >= t
-      ? "bad"
-      : t !== null && rate >= t * 0.6
-      ? "warn"
-      : "ok";
-    fill.style.width = Math.min(100, Math.max(0, rate)) + "%";
-    setText(valueId, pct(rate));
-  }
-  setText(footId, "threshold " + (t === null ? "—" : pct(t)) + (extra ? " · " + extra : ""));
+  box.dataset.level = view.level;
+  const bar = inside(box, ".bar");
+  bar.hidden = view.percent === null;
+  inside(bar, ".limit").style.left = Math.min(100, Math.max(0, threshold)) + "%";
+  inside(bar, ".fill").style.width = Math.min(100, Math.max(0, view.percent ?? 0)) + "%";
+  setText(valueId, view.value);
+  setText(footId, view.foot);
 }
 
 /** The tiles, the badge and the line under them. */
@@ -85,43 +75,21 @@ function renderState(/** @type {BreakerSnapshot} */ s) {
   setText("state-meta", parts.join(" · ") || "—");
 }
 
-/** The call-health card: both rate bars and the window counts. */
+/** The call-health card: both rates, what they cover, and the window counts. */
 function renderCalls(/** @type {BreakerSnapshot} */ s) {
   const c = s.config;
-  const min = c.minimumNumberOfCalls;
-  const unrecorded = s.state === "FORCED_OPEN" || s.state === "DISABLED";
-  const needMore = unrecorded
-    ? "no window in " + s.state
-    : s.bufferedCalls < min
-    ? "needs " + num(min) + " calls, has " + num(s.bufferedCalls)
-    : "";
-  const failed = needMore || num(s.failedCalls) + " failed in window";
-  renderRate(
-    "rate-failure",
-    "failure-rate",
-    "failure-threshold",
-    s.failureRate,
-    c.failureRateThreshold,
-    failed,
-  );
-  const slow = "slow = over " + num(c.slowCallDurationThreshold) + " ms";
-  renderRate(
-    "rate-slow",
-    "slow-rate",
-    "slow-threshold",
-    s.slowCallRate,
-    c.slowCallRateThreshold,
-    slow,
-  );
+  const failure = rateView(s, "failure");
+  renderRate("rate-failure", "failure-rate", "failure-threshold", failure, c.failureRateThreshold);
+  const slow = rateView(s, "slow");
+  renderRate("rate-slow", "slow-rate", "slow-threshold", slow, c.slowCallRateThreshold);
   setText("not-permitted", num(s.notPermittedCalls));
   $("not-permitted").dataset.tone = s.notPermittedCalls > 0 ? "warn" : "";
-  setText("buffered", num(s.bufferedCalls) + " / " + num(c.slidingWindowSize));
+  setText("buffered", bufferedText(s));
   setText(
     "trials",
     num(s.halfOpenTrialsInFlight) + " / " + num(c.permittedNumberOfCallsInHalfOpenState),
   );
-  const unit = c.slidingWindowType === "TIME_BASED" ? " s" : " calls";
-  setText("window-meta", "window: last " + num(c.slidingWindowSize) + unit);
+  setText("window-meta", windowText(s));
 }
 
 /** Renders a breaker snapshot; ignores anything that is not one. */

@@ -18,6 +18,15 @@
  * }} OutboxView
  */
 /** @typedef {import("../../settlement/statements.ts").Statement} SettlementStatement */
+/** @typedef {import("../../metrics/chart_history.ts").ChartSample} ChartSample */
+/** @typedef {import("../../metrics/chart_history.ts").ChartHistoryView} ChartHistoryView */
+/**
+ * `GET /circuit-breaker`: every breaker, and whether operator transitions are enabled.
+ * @typedef {{
+ *   circuitBreakers: BreakerSnapshot[],
+ *   admin: { enabled: boolean, howToEnable?: string },
+ * }} BreakerList
+ */
 /**
  * The settlement process's `GET /settlements/summary`, passed on by `GET /settlement/summary`
  * (settlement_app.ts builds it inline; keep the two in step).
