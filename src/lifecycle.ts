@@ -1,6 +1,7 @@
 /** Start and stop plumbing shared by the two programs (the service and the reference consumer). */
 import { errorMessage } from "./error_message.ts";
 import type { Logger } from "./log.ts";
+import { createOutageLog } from "./outage_log.ts";
 
 /** Serves `fetch` and resolves once listening, with the bound port (0 asks for a free one). */
 export async function serveOnPort(
@@ -86,7 +87,7 @@ export function shutdownSteps(timeoutMs: number, logger: Logger) {
   return { step, left };
 }
 
-/** A group membership being joined, retried with doubling waits until Kafka accepts it. */
+/** A start against Kafka (a group membership, a producer) being retried until Kafka accepts it. */
 export interface Joining {
   /** Settles once the current attempt has (it never rejects). */
   settled(): Promise<void>;
@@ -96,22 +97,30 @@ export interface Joining {
 
 /**
  * Calls `start` until it resolves: after a refusal, waits `firstWaitMs`, doubling up to
- * `maxWaitMs`, and logs each refusal as a warning naming `what`.
+ * `maxWaitMs`. Refusals are logged as an outage of "`what` start" (outage_log.ts): an info line
+ * at the first, a warning only once they have lasted `warnAfterMs`, as on a fresh stack whose
+ * broker is still starting or whose topic the service has not created yet.
  */
 export function joinWithRetry(
   start: () => Promise<void>,
-  opts: { what: string; logger: Logger; firstWaitMs: number; maxWaitMs: number },
+  opts: {
+    what: string;
+    logger: Logger;
+    firstWaitMs: number;
+    maxWaitMs: number;
+    warnAfterMs?: number;
+  },
 ): Joining {
   let cancelled = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let current: Promise<void> = Promise.resolve();
+  const outage = createOutageLog(opts.logger, `${opts.what} start`, {
+    warnAfterMs: opts.warnAfterMs,
+  });
   const attempt = (waitMs: number) => {
-    current = start().catch((e) => {
+    current = start().then(() => outage.ok(), (e) => {
       if (cancelled) return;
-      opts.logger.warn(`kafka refused the ${opts.what}; retrying`, {
-        error: errorMessage(e),
-        retryInMs: waitMs,
-      });
+      outage.failed(e);
       timer = setTimeout(() => attempt(Math.min(waitMs * 2, opts.maxWaitMs)), waitMs);
     });
   };

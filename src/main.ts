@@ -5,7 +5,7 @@
 import { CircuitBreaker } from "./breaker/circuit_breaker.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { loadOrExit } from "./env_reader.ts";
-import { drainable, serveOnPort, shutdownSteps } from "./lifecycle.ts";
+import { drainable, joinWithRetry, serveOnPort, shutdownSteps } from "./lifecycle.ts";
 import { createApp } from "./http/app.ts";
 import { addBenchRoutes } from "./http/bench_routes.ts";
 import { reconcile } from "./reconcile/reconcile.ts";
@@ -16,6 +16,7 @@ import { readTopic } from "./kafka/topic_reader.ts";
 import { errorMessage } from "./error_message.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { instrumentPublisher } from "./metrics/instrumented_publisher.ts";
+import { createChartHistory } from "./metrics/chart_history.ts";
 import { createMetrics } from "./metrics/metrics.ts";
 import { createPostgresDb, type Db } from "./outbox/db.ts";
 import { createIngest } from "./outbox/ingest.ts";
@@ -68,6 +69,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   // Scrapes and GET /outbox share one reading of the counts, at a cost bounded by stats_cache.ts.
   const stats = cachedOutboxStats(() => outboxStats(db));
   const metrics = createMetrics({ breakers: [breaker], outboxStats: stats });
+  const chartHistory = createChartHistory({ breaker, metrics, outboxStats: stats });
   const instanceId = `${Deno.hostname()}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const exactlyOnce = config.deliveryGuarantee === "exactly-once";
   // At-least-once: inline publishes spread over KAFKA_INLINE_PRODUCERS producers, each sending
@@ -160,19 +162,22 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     maxInFlightPayments: config.maxInFlightPayments,
     settlementUrl: config.settlementUrl,
     outboxStats: stats,
+    chartHistory,
     reconcile: (since, until) =>
       reconcile(db, { brokers: config.kafka.brokers, topic: config.kafka.topic, since, until }),
   });
   if (config.benchRoutes) addBenchRoutes(app, db, config.bodyLimitBytes);
   relay.start();
-  // Connect ahead of the first request; without Kafka the breaker and the relay take over.
-  publisher.connect().then(
-    () => logger.info("kafka producer connected", { brokers: config.kafka.brokers }),
-    (e) =>
-      logger.warn("kafka not reachable at start-up; events wait in the outbox", {
-        brokers: config.kafka.brokers,
-        error: errorMessage(e),
-      }),
+  chartHistory.start();
+  // Connect ahead of the first request, which creates the topic (ensureTopic), and retry until
+  // Kafka answers: on a fresh stack the broker starts after the service, and the consumers wait
+  // for the topic. Meanwhile the breaker and the relay publish; events wait in the outbox.
+  const connecting = joinWithRetry(
+    () =>
+      publisher.connect().then(() =>
+        logger.info("kafka producer connected", { brokers: config.kafka.brokers })
+      ),
+    { what: "kafka producer", logger, firstWaitMs: 1000, maxWaitMs: 10_000 },
   );
 
   const handler = drainable((req, info) => app.fetch(req, info));
@@ -184,6 +189,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   let stopping: Promise<void> | null = null;
   const stop = () =>
     stopping ??= (async () => {
+      connecting.cancel();
       const { step, left } = shutdownSteps(config.shutdownTimeoutMs, logger);
       // Serve on, not ready and closing each connection after its answer, until quiet; then stop
       // accepting, let in-flight requests finish, then the background work, then I/O.
@@ -191,6 +197,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       await step("http", server.shutdown());
       await step("inline publishes", ingest.drain());
       await step("relay", relay.stop());
+      await step("chart history", chartHistory.stop());
       await step("kafka", Promise.all([publisher.close(), relayPublisher.close()]));
       breaker.dispose();
       await step("postgres", db.close(left()));

@@ -3,14 +3,15 @@
  * requests from inside the service container and reads the service's own settings.
  */
 import { brokerAnswers } from "../../src/kafka/topic_admin.ts";
-import { sleep } from "../lib/util.ts";
+import { run, sleep } from "../lib/util.ts";
 import {
   type ComposeCmd,
+  containerIds,
   dc,
   dockerEngine,
   findCompose,
+  inspect,
   serviceRunning,
-  serviceStates,
   waitReady,
 } from "../compose/compose.ts";
 import { composeHttp } from "./http.ts";
@@ -52,8 +53,6 @@ export async function composeTarget(opts: ScenarioOptions, c: Compose): Promise<
   // v NAME: a variable of the service container's environment (empty when unset).
   const v = async (name: string) =>
     (await dc(cmd, "exec", "-T", svc, "printenv", name)).stdout.replaceAll("\r", "").trim();
-  const containerCurl = (await dc(cmd, "exec", "-T", svc, "sh", "-c", "command -v curl")).code ===
-    0;
   const port = await v("PORT");
   const base = `http://127.0.0.1:${port || "8080"}`;
   // The reader runs on the host: the broker's published EXTERNAL listener.
@@ -62,10 +61,15 @@ export async function composeTarget(opts: ScenarioOptions, c: Compose): Promise<
   const consumerBrokers = Deno.env.get("SCENARIO_CONSUMER_BROKERS") || published ||
     "127.0.0.1:9092";
   let outage = false;
+  const http = composeHttp(cmd, svc, base);
+  // The broker's container, so that the outage is one `docker` call: `docker compose pause`
+  // (compose v1 is a Python program) took 0.5-1 s to start, all of it counted in the time to trip.
+  const [kafkaId] = await containerIds(cmd, kafkaSvc);
+  if (!kafkaId) die(`service ${kafkaSvc} has no container`);
   const target: Target = {
     mode: "compose",
     base,
-    http: composeHttp(cmd, svc, base, containerCurl),
+    http,
     consumerBrokers,
     topic: (await v("KAFKA_TOPIC")) || "payment-events",
     adminToken: Deno.env.get("ADMIN_TOKEN") || await v("ADMIN_TOKEN"),
@@ -74,7 +78,7 @@ export async function composeTarget(opts: ScenarioOptions, c: Compose): Promise<
     budgetMs: Number((await v("INLINE_PUBLISH_BUDGET_MS")) || 1000),
     async kafkaDown() {
       outage = true;
-      const r = await dc(cmd, opts.slow ? "pause" : "stop", kafkaSvc);
+      const r = await run("docker", [opts.slow ? "pause" : "stop", kafkaId]);
       if (r.code !== 0) throw new Error(r.out);
     },
     async kafkaUp() {
@@ -93,7 +97,7 @@ export async function composeTarget(opts: ScenarioOptions, c: Compose): Promise<
     },
     async kafkaState() {
       // docker inspect, not `ps --format` (compose v2 only): running, paused, exited, ...
-      const state = (await serviceStates(cmd, kafkaSvc))[0]?.status || "stopped";
+      const state = (await inspect([kafkaId]))[0]?.status || "stopped";
       const want = opts.slow ? "paused" : "exited";
       return state === want ? { state } : { state, wrong: `docker inspect says ${state}` };
     },
@@ -111,6 +115,7 @@ export async function composeTarget(opts: ScenarioOptions, c: Compose): Promise<
         );
         if (r.status === "000") console.error("  ... could not return the breaker to CLOSED");
       }
+      await http.close();
     },
   };
   return target;

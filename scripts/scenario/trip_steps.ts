@@ -152,23 +152,51 @@ export async function transitions(run: Run, s: Settings) {
 }
 
 /**
- * Step 5's bound on the time from the outage start (step 3) to OPEN. Paused (--slow): the slow-call
- * threshold plus the delivery timeout, which is the 20 s the breaker must open within with the
- * seed's 5 s and 15 s. It is never below what the scenario's own pace allows, though: step 4 sends
- * one request per inline budget and each publishes inline, so the minimumNumberOfCalls-th publish
- * starts within that many budgets and is counted as slow one threshold later (shortened timings
- * shrink the threshold but not the budget). Stopped: a publish fails fast, so the bound stays the
- * old 2 x delivery timeout + 5 s.
+ * What the outage command and the requests through Docker may add to the time to trip in compose
+ * mode (measured: about 0.1 s for `docker pause` and a few ms per request through the one exec).
+ */
+export const COMPOSE_TRIP_SLACK_MS = 2000;
+
+/**
+ * Slow calls that open a COUNT_BASED window full of successes: the slow-call rate reaches the
+ * threshold at ceil(threshold% x window size) slow calls, and never fewer than the minimum number
+ * of calls (5 with the seed's window of 10 at 50 %). TIME_BASED: the minimum.
+ */
+export function slowCallsToTrip(config: {
+  minimumNumberOfCalls: number;
+  slowCallRateThreshold: number;
+  slidingWindowType: string;
+  slidingWindowSize: number;
+}): number {
+  const min = Math.max(1, config.minimumNumberOfCalls);
+  if (config.slidingWindowType !== "COUNT_BASED") return min;
+  return Math.max(min, Math.ceil((config.slowCallRateThreshold / 100) * config.slidingWindowSize));
+}
+
+/**
+ * Step 5's bound on the time from the outage start (step 3) to OPEN. Paused (--slow): a call
+ * counts as slow once it has run past the slow-call threshold, while still running, so Kafka's
+ * request and delivery timeouts play no part. Step 4 sends one request at a time and each answer
+ * waits out the inline budget, so its n-th stalled publish starts (n - 1) budgets after the first
+ * and the breaker opens one threshold after the n-th, n = slowCallsToTrip. With the seed's
+ * timings: 4 x 1 s + 5 s = 9 s; the bound is n budgets + the threshold (one budget to spare for
+ * the outage command and the requests' round trips) + COMPOSE_TRIP_SLACK_MS in compose mode:
+ * 5 x 1 s + 5 s + 2 s = 12 s. Stopped: a publish fails fast, so the bound stays the old
+ * 2 x delivery timeout + 5 s.
  */
 export async function tripBoundMs(run: Run, s: Settings, opts: ScenarioOptions): Promise<number> {
   const t = run.target;
   if (!opts.slow) return 2 * t.deliveryTimeoutMs + 5000;
   const a = await t.http("GET", `/circuit-breaker/${BREAKER}`);
-  const minCalls = Number(field(a.body, "config.minimumNumberOfCalls")) || 5;
-  return Math.max(
-    s.slowThresholdMs + t.deliveryTimeoutMs,
-    minCalls * t.budgetMs + s.slowThresholdMs,
-  );
+  const num = (p: string, d: number) => Number(field(a.body, `config.${p}`)) || d;
+  const calls = slowCallsToTrip({
+    minimumNumberOfCalls: num("minimumNumberOfCalls", 5),
+    slowCallRateThreshold: num("slowCallRateThreshold", 50),
+    slidingWindowType: String(field(a.body, "config.slidingWindowType") ?? "COUNT_BASED"),
+    slidingWindowSize: num("slidingWindowSize", 10),
+  });
+  return calls * t.budgetMs + s.slowThresholdMs +
+    (t.mode === "compose" ? COMPOSE_TRIP_SLACK_MS : 0);
 }
 
 /** When the breaker opened after the outage began, as measured by step 5. */
@@ -177,7 +205,7 @@ export interface Trip {
   ms: number;
   /** The transition's reason ("" when the event buffer no longer holds it). */
   reason: string;
-  /** `OPEN 9.8s after Kafka paused (bound 20.0s)`, for the step's line. */
+  /** `OPEN 9.8s after Kafka paused (bound 12.0s)`, for the step's line. */
   text: string;
 }
 
@@ -192,8 +220,8 @@ export async function awaitTrip(
   boundMs: number,
 ): Promise<Trip> {
   const down = opts.slow ? "paused" : "stopped";
-  // Polling may see the trip a little late (a docker exec per request in compose mode); the
-  // verdict is on the transition's own time.
+  // Polling may see the trip a little late (requests pass through docker exec in compose mode);
+  // the verdict is on the transition's own time.
   const deadline = s.kafkaDownMs + boundMs + 2000 + (run.target.mode === "compose" ? 1500 : 0);
   for (;;) {
     await run.snapshot();

@@ -4,9 +4,9 @@
  * so lag keeps being reported while the consumer is idle, stuck or has no partitions, which is
  * exactly when it matters.
  */
-import { errorMessage } from "../error_message.ts";
 import type { PartitionCommit, PartitionWatermarks } from "../kafka/group_consumer.ts";
 import type { Logger } from "../log.ts";
+import { createOutageLog } from "../outage_log.ts";
 import type { ConsumerMetrics } from "./consumer_metrics.ts";
 import { groupLag, type PartitionLag, type ResetPolicy } from "./lag.ts";
 
@@ -21,9 +21,13 @@ export interface LagMonitorOptions {
   reset: ResetPolicy;
   intervalMs?: number;
   logger: Logger;
+  /** Refreshes failing this long are a warning (outage_log.ts); shorter outages an info line. */
+  warnAfterMs?: number;
   /** Timer functions (tests drive them by hand). */
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (id: unknown) => void;
+  /** Epoch ms, for the outage log (tests pass their own). */
+  now?: () => number;
 }
 
 /** A periodic lag refresh. */
@@ -45,21 +49,22 @@ export function createLagMonitor(opts: LagMonitorOptions): LagMonitor {
   let timer: unknown = null;
   let running = false;
   let inFlight: Promise<PartitionLag[] | null> | null = null;
-  let failing = false;
+  // Until the topic exists (a fresh stack) and while Kafka is away, every refresh fails.
+  const outage = createOutageLog(opts.logger, "lag refresh", {
+    warnAfterMs: opts.warnAfterMs,
+    now: opts.now,
+  });
 
   async function refreshOnce(): Promise<PartitionLag[] | null> {
     try {
       const { watermarks, committed } = await opts.offsets();
       const lags = groupLag(watermarks, committed, opts.reset);
       opts.metrics.setLag(lags);
-      if (failing) opts.logger.info("lag refresh works again");
-      failing = false;
+      outage.ok();
       return lags;
     } catch (e) {
       opts.metrics.lagRefreshFailed();
-      // One line per outage, not one per interval.
-      if (!failing) opts.logger.warn("lag refresh failed", { error: errorMessage(e) });
-      failing = true;
+      outage.failed(e);
       return null;
     }
   }

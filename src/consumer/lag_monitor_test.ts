@@ -45,12 +45,18 @@ async function lagSeries(text: Promise<string>): Promise<string[]> {
 Deno.test("lag monitor: sets one series per partition, keeps them through an outage, counts failures", async () => {
   const kafka = fakeKafka();
   const metrics = createConsumerMetrics({ topic: "t", group: "g", defaultMetrics: false });
-  const warnings: string[] = [];
+  const lines: string[] = [];
+  let now = 0;
   const monitor = createLagMonitor({
     offsets: kafka.offsets,
     metrics,
     reset: "earliest",
-    logger: createLogger("warn", (line) => warnings.push(JSON.parse(line).msg)),
+    logger: createLogger("info", (line) => {
+      const { level, msg } = JSON.parse(line);
+      lines.push(`${level} ${msg}`);
+    }),
+    warnAfterMs: 60_000,
+    now: () => now,
   });
   assertEquals(await monitor.refresh(), [{ partition: 0, lag: 10 }, { partition: 1, lag: 0 }]);
   assertEquals(await lagSeries(metrics.render()), [
@@ -60,8 +66,9 @@ Deno.test("lag monitor: sets one series per partition, keeps them through an out
 
   kafka.state.down = true;
   assertEquals(await monitor.refresh(), null);
+  now += 5_000;
   assertEquals(await monitor.refresh(), null);
-  assertEquals(warnings, ["lag refresh failed"], "one warning per outage");
+  assertEquals(lines, ["info lag refresh: failing, retrying"], "an info line, not a warning");
   assertEquals((await lagSeries(metrics.render())).length, 2, "last values kept");
   const text = await metrics.render();
   assertEquals(
@@ -72,6 +79,14 @@ Deno.test("lag monitor: sets one series per partition, keeps them through an out
   kafka.state.down = false;
   kafka.state.committed = ["10", "4"];
   assertEquals((await monitor.refresh())?.map((p) => p.lag), [0, 0]);
+  assertEquals(lines.at(-1), "info lag refresh: works again");
+
+  // An outage that lasts a minute is a warning.
+  kafka.state.down = true;
+  for (let i = 0; i <= 12; i++, now += 5_000) await monitor.refresh();
+  assertEquals(lines.filter((l) => l.startsWith("warn")), [
+    "warn lag refresh: still failing after 60 s",
+  ]);
 });
 
 Deno.test("lag monitor: refreshes at start and then once per interval until stopped", async () => {

@@ -73,12 +73,15 @@ export interface GroupConsumer {
 /**
  * kafkajs log lines at WARN and ERROR as our JSON lines, all as warnings: kafkajs logs at ERROR
  * what it then retries (a group coordinator still loading, say); a crash it gives up on reaches
- * `onCrash` and is logged as an error there.
+ * `onCrash` and is logged as an error there. While `quiet()` (a member that has not joined its
+ * group yet: the broker is starting, or the topic is not created yet) they are debug lines: each
+ * start attempt retries several times and logs each retry, and the attempts themselves are
+ * reported by joinWithRetry, as a warning once they have failed for long.
  */
-export function logCreatorFor(logger: Logger) {
+export function logCreatorFor(logger: Logger, quiet: () => boolean = () => false) {
   return () => ({ namespace, log }: { namespace: string; log: object }) => {
     const { message, timestamp: _ts, ...fields } = log as { message: string; timestamp: string };
-    logger.warn(`kafkajs: ${message}`, { namespace, ...fields });
+    (quiet() ? logger.debug : logger.warn)(`kafkajs: ${message}`, { namespace, ...fields });
   };
 }
 
@@ -97,11 +100,12 @@ export function headerText(
 /** Creates a group member; nothing connects before `start()` or `offsets()`. */
 export function createGroupConsumer(opts: GroupConsumerOptions): GroupConsumer {
   const requestTimeout = opts.requestTimeoutMs ?? 10_000;
+  let joined = false;
   const kafka = new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
     logLevel: logLevel.WARN,
-    logCreator: logCreatorFor(opts.logger),
+    logCreator: logCreatorFor(opts.logger, () => !joined),
     connectionTimeout: Math.min(3000, requestTimeout),
     requestTimeout,
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
@@ -121,6 +125,7 @@ export function createGroupConsumer(opts: GroupConsumerOptions): GroupConsumer {
       partitions = [];
     });
     c.on(events.GROUP_JOIN, (e) => {
+      joined = true;
       partitions = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
       opts.logger.info("consumer joined the group", {
         group: opts.groupId,

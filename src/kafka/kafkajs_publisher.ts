@@ -11,6 +11,7 @@ import {
 } from "./errors.ts";
 import type { OutboundRecord, Publisher, Transactional } from "./publisher.ts";
 import { createSendQueue } from "./send_queue.ts";
+import { createMissingTopic } from "./topic_admin.ts";
 
 /** Settings of the Kafka producer (the seed's: acks=all, idempotent, 1 retry). */
 export interface KafkaPublisherOptions {
@@ -172,12 +173,7 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
   async function ensureTopic(): Promise<void> {
     if (topicReady) return;
     await withAdmin(async () => {
-      const topics = await admin.listTopics();
-      if (!topics.includes(opts.topic)) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [{ topic: opts.topic, numPartitions: opts.topicPartitions }],
-        });
+      if (await createMissingTopic(admin, opts.topic, opts.topicPartitions)) {
         opts.logger.info("kafka topic created", {
           topic: opts.topic,
           partitions: opts.topicPartitions,

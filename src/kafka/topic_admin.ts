@@ -39,6 +39,24 @@ async function withAdmin<T>(
   }
 }
 
+/**
+ * Creates `topic` with `partitions` through a connected admin client when it is missing (waiting
+ * for its leaders); true when this call created it. The one place topics are created: the
+ * service's producer (at start-up and before a publish) and the scripts and tests.
+ */
+export async function createMissingTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+): Promise<boolean> {
+  if ((await admin.listTopics()).includes(topic)) return false;
+  // false when another client created it meanwhile.
+  return await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: partitions }],
+  });
+}
+
 /** Creates `topic` when it is missing (waiting for its leaders); a no-op when it exists. */
 export function createTopic(
   brokers: string[],
@@ -46,11 +64,7 @@ export function createTopic(
   opts: TopicAdminOptions = {},
 ): Promise<void> {
   return withAdmin(brokers, opts, async (admin) => {
-    if ((await admin.listTopics()).includes(topic)) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: opts.partitions ?? 3 }],
-    });
+    await createMissingTopic(admin, topic, opts.partitions ?? 3);
   });
 }
 

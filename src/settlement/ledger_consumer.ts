@@ -44,11 +44,13 @@ export interface LedgerConsumer {
 
 /** Creates the consumer; nothing connects before `start()`. */
 export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsumer {
+  let joined = false;
   const kafka = new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
     logLevel: logLevel.WARN,
-    logCreator: logCreatorFor(opts.logger),
+    // Quiet until the first join (see logCreatorFor).
+    logCreator: logCreatorFor(opts.logger, () => !joined),
     connectionTimeout: Math.min(3000, opts.requestTimeoutMs),
     requestTimeout: opts.requestTimeoutMs,
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
@@ -75,6 +77,7 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
       unassign();
     });
     c.on(events.GROUP_JOIN, (e) => {
+      joined = true;
       synced.clear();
       partitions = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
       opts.logger.info("settlement joined the group", { group: opts.groupId, partitions });

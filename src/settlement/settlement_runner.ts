@@ -5,6 +5,7 @@
  */
 import { errorMessage } from "../error_message.ts";
 import type { Logger } from "../log.ts";
+import { createOutageLog, type OutageLog } from "../outage_log.ts";
 import type { Db } from "../outbox/db.ts";
 import { addDays, type BusinessCalendar, businessDayOf, dayBounds } from "./business_day.ts";
 import { closeDay, type CloseResult } from "./close.ts";
@@ -49,6 +50,9 @@ export function createRunner(deps: RunnerDeps): Runner {
   let caughtUpAt = now();
   let timer: ReturnType<typeof setInterval> | undefined;
   let ticking: Promise<void> = Promise.resolve();
+  // A step fails every tick while Kafka or Postgres is away (the lag step until the topic exists,
+  // on a fresh stack): an info line, and a warning only once it has lasted (outage_log.ts).
+  const outages = new Map<string, OutageLog>();
 
   async function handleBatch(partition: number, records: RawRecord[]) {
     try {
@@ -186,10 +190,15 @@ export function createRunner(deps: RunnerDeps): Runner {
     ];
     if (deps.scheduleClose) steps.push(["scheduled close", closeDue]);
     for (const [name, step] of steps) {
+      let outage = outages.get(name);
+      if (!outage) {
+        outages.set(name, outage = createOutageLog(logger, `settlement tick step ${name}`));
+      }
       try {
         await step();
+        outage.ok();
       } catch (e) {
-        logger.warn("settlement tick step failed", { step: name, error: errorMessage(e) });
+        outage.failed(e);
       }
     }
   }
