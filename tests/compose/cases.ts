@@ -1,7 +1,9 @@
 /**
- * The compose test cases, each against the running stack: smoke, the breaker scenario in both
- * variants, an alert delivered end to end, and three replicas losing one under load.
+ * The compose test cases, each against the running stack: a fresh stack left idle, smoke, the
+ * breaker scenario in both variants, an alert delivered end to end, and three replicas losing one
+ * under load.
  */
+import { examplesFor, runExamples } from "../ops/readme_examples.ts";
 import { runSmoke } from "../ops/smoke.ts";
 import { runLoad } from "../../scripts/lib/load.ts";
 import { verify } from "../../scripts/lib/checks.ts";
@@ -9,6 +11,7 @@ import { ROOT, sleep, suffix } from "../../scripts/lib/util.ts";
 import {
   type ComposeCmd,
   containerIds,
+  dc,
   publishedPort,
   upAndWait,
 } from "../../scripts/compose/compose.ts";
@@ -82,6 +85,33 @@ export const smoke: Case = async (s) => {
   return `${results.length} checks`;
 };
 
+/**
+ * The README's examples for the compose stack (the service on :18080, Prometheus on :9090), run
+ * as written against this stack, with only the ports swapped for the ones it published.
+ */
+export const readmeExamples: Case = async (s) => {
+  const examples = await examplesFor([18080, 9090]);
+  if (!examples.some((c) => c.includes("deno task smoke"))) {
+    throw new Error("the README names no smoke command for the compose stack");
+  }
+  const portOf = (addr: string) => Number(addr.split(":").at(-1));
+  const ports = {
+    18080: portOf(await publishedPort(s.cmd, "payment-ingest", 8080)),
+    9090: portOf(await publishedPort(s.cmd, "prometheus", 9090)),
+  };
+  const env: Record<string, string> = { ADMIN_TOKEN: s.env.ADMIN_TOKEN ?? "" };
+  for (const k of ["PATH", "HOME", "DENO_DIR"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) env[k] = v;
+  }
+  const runs = await runExamples(examples, ports, env);
+  const failed = runs.filter((r) => r.code !== 0);
+  if (failed.length > 0) {
+    throw new Error(failed.map((r) => `${r.command} -> exit ${r.code}: ${r.output}`).join("; "));
+  }
+  return `${runs.length} README examples`;
+};
+
 /** The trip-and-recover scenario in compose mode; returns its step 5 line (time to trip). */
 export function scenario(slow: boolean): Case {
   return async () => {
@@ -150,6 +180,90 @@ async function promQuery(s: Stack, path: string): Promise<unknown> {
   if (!r.ok) throw new Error(`Prometheus ${path}: HTTP ${r.status}`);
   return ((await r.json()) as { data: unknown }).data;
 }
+
+/** How long the idle case holds the fresh stack. */
+export const IDLE_HOLD_MS = 120_000;
+/** The processes whose logs must stay free of warnings on an idle stack. */
+const IDLE_QUIET_SERVICES = ["payment-ingest", "payment-consumer", "payment-settlement"];
+
+/** Prometheus's active alerts (pending and firing) as `name (state)`. */
+async function activeAlerts(s: Stack): Promise<{ name: string; state: string }[]> {
+  const data = await promQuery(s, "/api/v1/alerts") as {
+    alerts: { labels: Record<string, string>; state: string }[];
+  };
+  return data.alerts.map((a) => ({ name: a.labels.alertname ?? "?", state: a.state }));
+}
+
+/**
+ * The warning and error lines in the logs of `services` since their containers started: JSON
+ * lines at level warn or error, and any other line that says warning or error (a runtime's own
+ * warning, say).
+ */
+export async function logWarnings(
+  s: Stack,
+  services: string[],
+): Promise<{ lines: number; warnings: string[] }> {
+  const r = await dc(s.cmd, "logs", "--no-color", ...services);
+  const warnings: string[] = [];
+  let lines = 0;
+  for (const raw of r.stdout.split("\n")) {
+    // compose prefixes each line with "service_1  | ".
+    const bar = raw.indexOf("| ");
+    const line = (bar >= 0 ? raw.slice(bar + 2) : raw).trim();
+    if (!line || line.startsWith("Attaching to")) continue;
+    lines++;
+    let level: unknown = null;
+    try {
+      level = (JSON.parse(line) as { level?: unknown }).level;
+    } catch {
+      if (/warn|error/i.test(line)) warnings.push(raw.trim());
+      continue;
+    }
+    if (level === "warn" || level === "error") warnings.push(raw.trim());
+  }
+  return { lines, warnings };
+}
+
+/**
+ * A fresh stack left idle is healthy (issue 23): for IDLE_HOLD_MS no Prometheus alert fires,
+ * none is pending at the end, the consumer reports its lag (the topic was created at start-up,
+ * before any event), and the service, consumer and settlement logs hold no warning since they
+ * started. Runs first, while the stack is fresh.
+ */
+export const idle: Case = async (s) => {
+  const started = Date.now();
+  const fired = new Set<string>();
+  let polls = 0;
+  for (;;) {
+    for (const a of await activeAlerts(s)) if (a.state === "firing") fired.add(a.name);
+    polls++;
+    const left = IDLE_HOLD_MS - (Date.now() - started);
+    if (left <= 0) break;
+    await sleep(Math.min(5000, left));
+  }
+  const problems: string[] = [];
+  if (fired.size) problems.push(`alerts fired while idle: ${[...fired].join(", ")}`);
+  const active = await activeAlerts(s);
+  if (active.length) {
+    problems.push(`alerts active at the end: ${active.map((a) => `${a.name} (${a.state})`)}`);
+  }
+  const q = encodeURIComponent('count(payment_consumer_lag{job="payment-consumer"})');
+  const lag = await promQuery(s, `/api/v1/query?query=${q}`) as {
+    result: { value: [number, string] }[];
+  };
+  const partitions = Number(lag.result[0]?.value[1] ?? 0);
+  if (partitions === 0) problems.push("the consumer reports no lag series (no topic?)");
+  const logs = await logWarnings(s, IDLE_QUIET_SERVICES);
+  if (logs.warnings.length) {
+    problems.push(
+      `${logs.warnings.length} warning lines in ${IDLE_QUIET_SERVICES.join(", ")}: ` +
+        logs.warnings.slice(0, 5).map((l) => l.slice(0, 300)).join(" || "),
+    );
+  }
+  if (problems.length) throw new Error(problems.join("; "));
+  return `held ${IDLE_HOLD_MS / 1000} s: no alert fired (${polls} polls) or active at the end; ` +
+    `consumer lag reported for ${partitions} partitions; no warning in ${logs.lines} log lines`;
+};
 
 /** Instances Prometheus scrapes successfully for job payment-ingest. */
 async function scrapedInstances(s: Stack): Promise<string[]> {

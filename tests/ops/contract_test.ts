@@ -33,8 +33,9 @@ Deno.test("src/metrics/metrics.ts declares every metric family the contract expe
     [...source.matchAll(/name:\s*"([a-z_:][a-z0-9_:]*)"/g)].map((m) => m[1]!),
   );
   assert(
-    source.includes("collectDefaultMetrics"),
-    "process_* metrics come from collectDefaultMetrics",
+    source.includes("collectProcessMetrics(") &&
+      (await readRepoText("src/metrics/process_metrics.ts")).includes("collectDefaultMetrics("),
+    "process_* metrics come from collectProcessMetrics (prom-client's defaults, true under Deno)",
   );
   const missing = METRICS.filter((m) =>
     m.source === "payment-ingest" && !m.name.startsWith("process_") && !declared.has(m.name)

@@ -89,7 +89,8 @@ Deno.test("Jenkinsfile: githubPush trigger and the stages in order", async () =>
     "Build image",
     "Deploy (compose)",
     "Health check",
-    "Smoke and Circuit Breaker Test",
+    "Smoke Test",
+    "Circuit Breaker Test",
   ];
   const positions = required.map((s) => stages.indexOf(s));
   assert(
@@ -105,7 +106,27 @@ Deno.test("Jenkinsfile: githubPush trigger and the stages in order", async () =>
   assertMatch(stageBody(body, "Deploy (compose)"), /deno task compose:up\b/);
   assertMatch(stageBody(body, "Health check"), /\$COMPOSE exec -T payment-ingest\b/);
   assertMatch(stageBody(body, "Health check"), /\/health\/ready/);
-  assertMatch(stageBody(body, "Smoke and Circuit Breaker Test"), /deno task test:compose\b/);
+  for (const stage of ["Smoke Test", "Circuit Breaker Test"]) {
+    assertMatch(stageBody(body, stage), /deno task test:compose\b/);
+  }
+});
+
+Deno.test("Jenkinsfile: every compose case runs in exactly one of the two test stages, the breaker's on its own", async () => {
+  const body = await pipeline();
+  const runner = await Deno.readTextFile(new URL("../compose/run.ts", import.meta.url));
+  const names = [...runner.matchAll(/^\s*\["([^"]+)", [\w()!]+\],$/gm)].map((m) => m[1]!);
+  assert(names.length >= 6, `compose cases found in tests/compose/run.ts: ${names}`);
+  const selected = (stage: string) =>
+    [...stageBody(body, stage).matchAll(/--case (?:"([^"]+)"|(\S+))/g)].map((m) => m[1] ?? m[2]!);
+  const smoke = selected("Smoke Test");
+  const breaker = selected("Circuit Breaker Test");
+  for (const name of names) {
+    const runs = [...smoke, ...breaker].filter((t) => name.includes(t));
+    assertEquals(runs.length, 1, `case "${name}" is selected by ${runs.length} --case filters`);
+  }
+  const breakerCases = names.filter((n) => breaker.some((t) => n.includes(t)));
+  assert(breakerCases.some((n) => n.startsWith("breaker scenario")), `${breakerCases}`);
+  assert(breakerCases.every((n) => !n.startsWith("smoke")), `${breakerCases}`);
 });
 
 /** A literal compose command with a subcommand (global options such as --env-file allowed). */
@@ -167,10 +188,12 @@ Deno.test("Jenkinsfile: unit and compose test results are JUnit XML for the juni
     stageBody(body, "Unit tests"),
     /deno task test:unit --junit-path=artifacts\/\S+\.xml/,
   );
-  assertMatch(
-    stageBody(body, "Smoke and Circuit Breaker Test"),
-    /deno task test:compose (--keep )?--junit artifacts\/\S+\.xml/,
-  );
+  for (const stage of ["Smoke Test", "Circuit Breaker Test"]) {
+    assertMatch(
+      stageBody(body, stage),
+      /deno task test:compose (--keep )?.*--junit artifacts\/\S+\.xml/,
+    );
+  }
   assertMatch(postAlways(body), /\bjunit\b[^\n]*artifacts\/[^\n]*allowEmptyResults:\s*true/);
 });
 

@@ -41,7 +41,7 @@ Deno.test("README: says how to get the pinned Deno before the two commands", asy
   const readme = await readRepoText("README.md");
   const pinned = (await readRepoText(".deno-version")).trim();
   const twoCommands = section(readme, "## Two commands");
-  const install = twoCommands.indexOf(`npm install -g deno@${pinned}`);
+  const install = twoCommands.search(new RegExp(`npm install -g [^\`]*deno@${pinned}\``));
   const start = twoCommands.indexOf("deno task start");
   assert(install >= 0, `the two commands do not say how to install Deno ${pinned}`);
   assert(install < start, "the Deno install line comes after the commands that need it");
@@ -132,4 +132,20 @@ Deno.test("README: the API table lists every route the app serves, and no other"
   assert(served.has("POST /payments"), [...served].join(","));
   assertEquals([...served].filter((r) => !documented.has(r)), [], "missing from the API table");
   assertEquals([...documented].filter((r) => !served.has(r)), [], "in the API table, not served");
+});
+
+Deno.test("README: every `deno task X` it names is a task of deno.json", async () => {
+  const readme = await readRepoText("README.md");
+  const { tasks } = JSON.parse(await readRepoText("deno.json")) as {
+    tasks: Record<string, string>;
+  };
+  const named = new Set(
+    [...readme.matchAll(/deno task ([a-z][\w-]*(?::[\w-]+)*)/g)].map((m) => m[1]!),
+  );
+  assert(named.size >= 15, `tasks named: ${[...named]}`);
+  assertEquals(
+    [...named].filter((t) => !(t in tasks)),
+    [],
+    "tasks the README names that do not exist",
+  );
 });
