@@ -12,16 +12,11 @@ ENV DENO_NO_UPDATE_CHECK=1 \
     DENO_NO_PROMPT=1 \
     PORT=8080
 
-# Dependencies first, so this layer is rebuilt only when deno.json or deno.lock change. The
-# test-only imports (docker/production_deps.ts) leave deno.json, `deno install` fetches the rest
-# and prunes deno.lock to them, and `verify` fails the build unless everything left is pinned as
-# in the repository's deno.lock.
+# Dependencies first, so this layer is rebuilt only when deno.json or deno.lock change. They hold
+# only what the programs run (tests and tools resolve through import_map.dev.json and
+# deno.dev.lock), and --frozen fails the build unless deno.lock pins all of it.
 COPY --chown=deno:deno deno.json deno.lock ./
-COPY --chown=deno:deno docker/production_deps.ts ./docker/
-RUN cp deno.lock /tmp/deno.lock.full \
- && deno run --no-config --no-lock --allow-read=. --allow-write=deno.json docker/production_deps.ts prune \
- && deno install \
- && deno run --no-config --no-lock --allow-read docker/production_deps.ts verify /tmp/deno.lock.full
+RUN deno install --frozen
 
 # Then the code: --frozen fails if an entry point reaches a package the layer above lacks, and
 # caching compiles every module, so the container never fetches at start-up. The same image runs

@@ -70,7 +70,7 @@ function wrk(base: string, path: string, nonce: number, seconds = DURATION): Pro
 
 async function breakerOverhead(): Promise<Record<string, number>> {
   const text = await sh(
-    "deno bench -A --json scripts/bench/breaker_bench.ts 2>/dev/null",
+    "deno bench -A --import-map=import_map.dev.json --lock=deno.dev.lock --json scripts/bench/breaker_bench.ts 2>/dev/null",
     {},
     ROOT,
   );

@@ -1,6 +1,6 @@
 /**
  * Breaker overhead per call: our CircuitBreaker.execute against opossum and cockatiel wrapping
- * the same resolved promise, plus the bare call as the floor. Run: deno bench -A scripts/bench/breaker_bench.ts
+ * the same resolved promise, plus the bare call as the floor. Run: deno task bench:breaker
  *
  * Rows:
  * - ours, default config (COUNT_BASED window of 10, failure and slow-call rates): every call is

@@ -1,7 +1,6 @@
 /** The air-gapped path and the service image: recipes, Dockerfile, production deps, alert routing. */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { parse } from "@std/yaml";
-import { pruneConfig, TEST_ONLY, unpinned } from "../../docker/production_deps.ts";
 import { writePrometheusConfig } from "../compose/stack_env.ts";
 import { readRepoText, repoPath } from "./paths.ts";
 import { missingTool, run } from "./tools.ts";
@@ -28,27 +27,34 @@ Deno.test("Dockerfile: no syntax line, /app/data owned by deno, CMD runs what `d
   assertMatch(text, /deno cache --frozen src\/main\.ts src\/consumer\/main\.ts/);
 });
 
-Deno.test("production deps: test-only imports exist, src/ never imports them, pruning drops them", async () => {
-  const config = JSON.parse(await readRepoText("deno.json")) as { imports: Record<string, string> };
-  for (const name of TEST_ONLY) assert(config.imports[name], `${name} is not in deno.json`);
-  const pruned = pruneConfig(config);
-  assertEquals(TEST_ONLY.filter((n) => pruned.imports[n]), []);
+/** Packages only tests, benchmarks and the browser test use (import_map.dev.json, deno.dev.lock). */
+const DEV_ONLY = ["playwright-core", "fast-check", "opossum", "cockatiel", "@sinonjs/fake-timers"];
+
+Deno.test("production deps: deno.json and deno.lock hold only what the programs run, so deno task start fetches nothing else", async () => {
+  type Config = { imports: Record<string, string> };
+  const config = JSON.parse(await readRepoText("deno.json")) as Config;
+  const dev = JSON.parse(await readRepoText("import_map.dev.json")) as Config;
+  const lock = JSON.parse(await readRepoText("deno.lock")) as { npm: Record<string, unknown> };
+  // deno task installs every package of deno.json's imports and deno.lock before any task runs.
+  assertEquals(DEV_ONLY.filter((n) => n in config.imports), [], "dev-only imports in deno.json");
+  const lockedDev = Object.keys(lock.npm).filter((k) =>
+    DEV_ONLY.some((n) => k.startsWith(`${n}@`))
+  );
+  assertEquals(lockedDev, [], "dev-only packages in deno.lock");
+  // The dev map is the production map plus the dev-only packages, the shared ones pinned alike.
+  for (const [name, target] of Object.entries(config.imports)) {
+    assertEquals(dev.imports[name], target, `import_map.dev.json's ${name}`);
+  }
+  for (const name of DEV_ONLY) assert(dev.imports[name], `${name} is not in import_map.dev.json`);
   const offenders: string[] = [];
   for await (const f of walk(repoPath("src"))) {
     if (f.endsWith("_test.ts") || f.includes("test_")) continue;
     const text = await Deno.readTextFile(f);
-    for (const name of TEST_ONLY) {
+    for (const name of DEV_ONLY) {
       if (text.includes(`from "${name}"`)) offenders.push(`${f}: ${name}`);
     }
   }
   assertEquals(offenders, []);
-});
-
-Deno.test("production deps: verify names what the full lockfile does not pin alike", () => {
-  const full = { npm: { "a@1": { integrity: "x" } }, specifiers: { "npm:a@1": "1" } };
-  assertEquals(unpinned({ npm: { "a@1": { integrity: "x" } } }, full), []);
-  assertEquals(unpinned({ npm: { "a@1": { integrity: "y" } } }, full), ["npm a@1"]);
-  assertEquals(unpinned({ npm: { "b@2": { integrity: "z" } } }, full), ["npm b@2"]);
 });
 
 async function* walk(dir: string): AsyncGenerator<string> {
