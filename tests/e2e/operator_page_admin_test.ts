@@ -3,7 +3,7 @@
  * the transition buttons are disabled with the reason, and the page says how to enable them.
  * (With a token they are enabled: operator_page_test.ts.)
  *
- * Needs Chromium, Postgres and the local Kafka, as operator_page_test.ts. Run: deno test -A tests/e2e/
+ * Needs Chromium, Postgres and the local Kafka, as operator_page_test.ts. Run: deno task test:e2e
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { getJson, REAL_IO, startTestService } from "../integration/helpers.ts";

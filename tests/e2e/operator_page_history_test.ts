@@ -3,7 +3,7 @@
  * (`GET /operator/history`) at first paint: the breaker's CLOSED period and then the outage, the
  * backlog and the thresholds, before and without any poll of its own.
  *
- * Needs Chromium, Postgres and the local Kafka, as operator_page_test.ts. Run: deno test -A tests/e2e/
+ * Needs Chromium, Postgres and the local Kafka, as operator_page_test.ts. Run: deno task test:e2e
  */
 import { assert, assertEquals } from "@std/assert";
 import {

@@ -4,7 +4,7 @@
  * charts within the screen with at least three time labels that do not touch. The screenshots go
  * to a temporary folder; `deno task docs:screenshots` is what rewrites docs/.
  *
- * Needs Chromium, Postgres and the local Kafka, as operator_page_test.ts. Run: deno test -A tests/e2e/
+ * Needs Chromium, Postgres and the local Kafka, as operator_page_test.ts. Run: deno task test:e2e
  */
 import { assert, assertEquals } from "@std/assert";
 import { REAL_IO, startTestService } from "../integration/helpers.ts";

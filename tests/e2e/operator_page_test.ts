@@ -6,7 +6,7 @@
  * operator_page_admin_test.ts.
  *
  * Needs Debian's `chromium` (apt-get install chromium) or CHROMIUM_PATH, Postgres and the local
- * Kafka (`deno task kafka start`). Run: deno test -A tests/e2e/
+ * Kafka (`deno task kafka start`). Run: deno task test:e2e
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { CircuitBreaker } from "../../src/breaker/circuit_breaker.ts";
