@@ -3,7 +3,7 @@
  * reports at least the given number of brokers (default 1). Used by scripts/kafka.sh to decide
  * that a freshly started broker (or every node of a cluster) is ready.
  */
-import { brokerAnswers } from "../src/kafka/topic_admin.ts";
+import { brokerAnswers } from "../src/testing/kafka_admin.ts";
 
 const broker = Deno.args[0] ?? "127.0.0.1:9092";
 // kafkajs may leave sockets and timers behind; the answer is final.

@@ -2,6 +2,7 @@
 import { errorMessage } from "./error_message.ts";
 import type { Logger } from "./log.ts";
 import { createOutageLog } from "./outage_log.ts";
+import { withDeadline } from "./deadline.ts";
 
 /** Serves `fetch` and resolves once listening, with the bound port (0 asks for a free one). */
 export async function serveOnPort(
@@ -76,10 +77,11 @@ export function shutdownSteps(timeoutMs: number, logger: Logger) {
   const deadline = Date.now() + timeoutMs;
   const left = () => Math.max(100, deadline - Date.now());
   const step = async (name: string, work: Promise<unknown>): Promise<void> => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise((r) => (timer = setTimeout(() => r("timeout"), left())));
-    const result = await Promise.race([work.then(() => "ok", (e) => errorMessage(e)), timeout]);
-    clearTimeout(timer);
+    const result = await withDeadline(
+      work.then(() => "ok", (e) => errorMessage(e)),
+      left(),
+      () => "timeout",
+    );
     if (result !== "ok") {
       logger.warn("shutdown step did not finish cleanly", { step: name, result });
     }

@@ -13,7 +13,7 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { createKafkaPublisher } from "../../src/kafka/kafkajs_publisher.ts";
 import type { OutboundRecord } from "../../src/kafka/publisher.ts";
-import { createTopic, deleteGroups, deleteTopic } from "../../src/kafka/topic_admin.ts";
+import { createTopic, deleteGroups, deleteTopic } from "../../src/testing/kafka_admin.ts";
 import { silentLogger } from "../../src/log.ts";
 import { toRecord } from "../../src/outbox/kafka_record.ts";
 import { spawnService } from "../lib/service_process.ts";

@@ -8,12 +8,15 @@
  *     deno run -A scripts/bench/reference_service.ts
  */
 import postgres from "postgres";
-import { Kafka, logLevel } from "../../src/kafka/kafkajs.ts";
+import { kafkaClient } from "../../src/kafka/client.ts";
 
 const env = (k: string) => Deno.env.get(k) ?? (() => Deno.exit(console.error(`${k} unset`)!))();
 const sql = postgres(env("DATABASE_URL"), { max: 4, prepare: true, onnotice: () => {} });
 const table = env("REF_TABLE");
-const kafka = new Kafka({ brokers: env("KAFKA_BROKERS").split(","), logLevel: logLevel.NOTHING });
+const kafka = kafkaClient({
+  brokers: env("KAFKA_BROKERS").split(","),
+  clientId: "reference-service",
+});
 const producer = kafka.producer({ allowAutoTopicCreation: false });
 await producer.connect();
 const topic = env("KAFKA_TOPIC");

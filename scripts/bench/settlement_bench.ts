@@ -10,10 +10,10 @@
  * `deno task bench` runs it too (20,000 events with --smoke).
  */
 import { parseArgs } from "@std/cli/parse-args";
-import { Kafka, logLevel } from "../../src/kafka/kafkajs.ts";
+import { kafkaClient } from "../../src/kafka/client.ts";
 import { createPostgresDb, type Db } from "../../src/outbox/db.ts";
 import { migrate } from "../../src/outbox/migrations.ts";
-import { createTopic, deleteGroups, deleteTopic } from "../../src/kafka/topic_admin.ts";
+import { createTopic, deleteGroups, deleteTopic } from "../../src/testing/kafka_admin.ts";
 import { toRecord } from "../../src/outbox/kafka_record.ts";
 import { addDays, businessDayOf, dayBounds } from "../../src/settlement/business_day.ts";
 import { spawnService } from "../lib/service_process.ts";
@@ -74,7 +74,7 @@ function* backlog(n: number, day: string): Generator<Row> {
 
 /** Writes the backlog to the outbox (as published) and the topic. */
 async function seed(db: Db, brokers: string[], topic: string, n: number, day: string) {
-  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, clientId: "settlement-bench" });
+  const kafka = kafkaClient({ brokers, clientId: "settlement-bench" });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
   await producer.connect();
   let chunk: Row[] = [];

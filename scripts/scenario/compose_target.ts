@@ -2,7 +2,7 @@
  * Compose mode: drives the running compose stack (docker compose stop|start|pause kafka), sends
  * requests from inside the service container and reads the service's own settings.
  */
-import { brokerAnswers } from "../../src/kafka/topic_admin.ts";
+import { brokerAnswers } from "../../src/testing/kafka_admin.ts";
 import { run, sleep } from "../lib/util.ts";
 import {
   type ComposeCmd,

@@ -4,7 +4,7 @@
  */
 import postgres from "postgres";
 import { isFree } from "../free_port.ts";
-import { createTopic, deleteTopic } from "../../src/kafka/topic_admin.ts";
+import { createTopic, deleteTopic } from "../../src/testing/kafka_admin.ts";
 import { broker } from "../lib/kafka_ctl.ts";
 import { type ServiceProc, ServiceStartError, spawnService } from "../lib/service_process.ts";
 import { run } from "../lib/util.ts";

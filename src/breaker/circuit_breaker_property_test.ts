@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { type BreakerEvent, type BreakerState, CircuitBreaker } from "./circuit_breaker.ts";
 import { CallNotPermittedError, IllegalTransitionError } from "./errors.ts";
 import { BREAKER_STATES } from "./states.ts";
-import { createTestClock } from "./test_clock.ts";
+import { createTestClock } from "../testing/test_clock.ts";
 
 /** Written out again here so the test does not trust the table it is checking. */
 const ILLEGAL = new Set(["CLOSED->HALF_OPEN", "METRICS_ONLY->OPEN", "METRICS_ONLY->HALF_OPEN"]);

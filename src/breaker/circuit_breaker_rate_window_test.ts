@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { type BreakerSnapshot, CircuitBreaker } from "./circuit_breaker.ts";
-import { createTestClock } from "./test_clock.ts";
+import { createTestClock } from "../testing/test_clock.ts";
 
 /** The snapshot's rates and what they cover, in one comparable row. */
 const row = (s: BreakerSnapshot) => ({

@@ -7,7 +7,7 @@ import {
   type CircuitBreakerOptions,
 } from "./circuit_breaker.ts";
 import { CallNotPermittedError } from "./errors.ts";
-import { createTestClock } from "./test_clock.ts";
+import { createTestClock } from "../testing/test_clock.ts";
 
 const START = 1_700_000_000_000;
 

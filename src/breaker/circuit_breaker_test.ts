@@ -17,7 +17,7 @@ import {
 } from "./circuit_breaker.ts";
 import { CallNotPermittedError, IllegalTransitionError } from "./errors.ts";
 import { BREAKER_STATES } from "./states.ts";
-import { createTestClock, type TestClock } from "./test_clock.ts";
+import { createTestClock, type TestClock } from "../testing/test_clock.ts";
 
 const START = 1_700_000_000_000;
 

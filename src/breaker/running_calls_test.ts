@@ -1,6 +1,6 @@
 import { assertEquals, assertStrictEquals } from "@std/assert";
 import { createRunningCalls, type RunningCall } from "./running_calls.ts";
-import { createTestClock } from "./test_clock.ts";
+import { createTestClock } from "../testing/test_clock.ts";
 
 function setup(thresholdMs = 100) {
   const clock = createTestClock(1_000);

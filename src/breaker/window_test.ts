@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { createCountWindow, createTimeWindow, EMPTY_COUNTS } from "./window.ts";
-import { createTestClock } from "./test_clock.ts";
+import { createTestClock } from "../testing/test_clock.ts";
 
 const OK = { failed: false, slow: false };
 const FAIL = { failed: true, slow: false };

@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { createApp } from "./app.ts";
-import { ADMIN_TOKEN, fakeApp, jsonRequest, paymentEventBody } from "./test_fakes.ts";
+import { ADMIN_TOKEN, fakeApp, jsonRequest, paymentEventBody } from "../testing/http_fakes.ts";
 
 const ID = "6f1c1a52-6f0e-4d4c-9d6e-0d6a4b1c2e3f";
 

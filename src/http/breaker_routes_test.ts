@@ -1,6 +1,12 @@
 import { assertEquals } from "@std/assert";
 import { breakerRoutes } from "./breaker_routes.ts";
-import { ADMIN_TOKEN, jsonRequest, mounted, recordingLogger, testBreaker } from "./test_fakes.ts";
+import {
+  ADMIN_TOKEN,
+  jsonRequest,
+  mounted,
+  recordingLogger,
+  testBreaker,
+} from "../testing/http_fakes.ts";
 
 function setup(adminToken: string | null = ADMIN_TOKEN) {
   const { breaker } = testBreaker();

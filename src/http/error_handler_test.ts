@@ -2,7 +2,7 @@ import { assertEquals } from "@std/assert";
 import { Hono } from "hono";
 import { problemHandler, unmatchedRoute } from "./error_handler.ts";
 import { HttpProblem } from "./problem.ts";
-import { recordingLogger } from "./test_fakes.ts";
+import { recordingLogger } from "../testing/http_fakes.ts";
 
 function app() {
   const logger = recordingLogger();

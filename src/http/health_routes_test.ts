@@ -1,7 +1,7 @@
 import { assertEquals } from "@std/assert";
 import { MIGRATIONS } from "../outbox/migrations.ts";
 import { healthRoutes } from "./health_routes.ts";
-import { fakeDb, mounted, recordingLogger, testBreaker } from "./test_fakes.ts";
+import { fakeDb, mounted, recordingLogger, testBreaker } from "../testing/http_fakes.ts";
 
 function setup() {
   const db = fakeDb(() => [{ n: String(MIGRATIONS.length) }]);

@@ -3,7 +3,7 @@ import { createChartHistory } from "../metrics/chart_history.ts";
 import { createApp } from "./app.ts";
 import { historyRoutes } from "./history_routes.ts";
 import { openApiDocument } from "./openapi.ts";
-import { fakeApp, mounted, recordingMetrics, testBreaker } from "./test_fakes.ts";
+import { fakeApp, mounted, recordingMetrics, testBreaker } from "../testing/http_fakes.ts";
 
 const T0 = 1_700_000_000_000;
 

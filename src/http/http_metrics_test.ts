@@ -1,7 +1,7 @@
 import { assertEquals } from "@std/assert";
 import { Hono } from "hono";
 import { httpMetrics } from "./http_metrics.ts";
-import { recordingMetrics } from "./test_fakes.ts";
+import { recordingMetrics } from "../testing/http_fakes.ts";
 
 function app() {
   const metrics = recordingMetrics();

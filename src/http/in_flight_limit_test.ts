@@ -2,7 +2,7 @@ import { assertEquals } from "@std/assert";
 import { Hono } from "hono";
 import { inFlightLimit } from "./in_flight_limit.ts";
 import { problemHandler } from "./error_handler.ts";
-import { recordingLogger } from "./test_fakes.ts";
+import { recordingLogger } from "../testing/http_fakes.ts";
 
 /** A route behind the limit whose handler waits until the test lets it finish. */
 function app(max: number) {

@@ -1,6 +1,6 @@
 import { assertEquals, assertMatch } from "@std/assert";
 import { metaRoutes } from "./meta_routes.ts";
-import { mounted, recordingMetrics } from "./test_fakes.ts";
+import { mounted, recordingMetrics } from "../testing/http_fakes.ts";
 
 Deno.test("meta routes: /metrics serves the rendered exposition with the registry's content type", async () => {
   const metrics = recordingMetrics();

@@ -10,7 +10,7 @@ import {
   mounted,
   recordingLogger,
   storedRow,
-} from "./test_fakes.ts";
+} from "../testing/http_fakes.ts";
 
 const ID = "6f1c1a52-6f0e-4d4c-9d6e-0d6a4b1c2e3f";
 

@@ -3,7 +3,7 @@ import FakeTimers from "@sinonjs/fake-timers";
 import { Hono } from "hono";
 import { paymentBody, readPaymentEvent } from "./payment_request.ts";
 import { HttpProblem, problemBody } from "./problem.ts";
-import { paymentEventBody } from "./test_fakes.ts";
+import { paymentEventBody } from "../testing/http_fakes.ts";
 
 const EVENT = paymentEventBody();
 

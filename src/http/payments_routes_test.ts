@@ -9,7 +9,7 @@ import {
   recordingLogger,
   recordingMetrics,
   storedRow,
-} from "./test_fakes.ts";
+} from "../testing/http_fakes.ts";
 
 const ID = "6f1c1a52-6f0e-4d4c-9d6e-0d6a4b1c2e3f";
 const ACCEPTED_AT = "2026-01-02T03:04:05.000Z";

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { createApp } from "./app.ts";
 import { settlementRoutes, type SettlementRoutesDeps } from "./settlement_routes.ts";
-import { fakeApp, mounted, recordingLogger } from "./test_fakes.ts";
+import { fakeApp, mounted, recordingLogger } from "../testing/http_fakes.ts";
 
 /** A summary as the settlement process serves it; one amount is above 2^53. */
 const SUMMARY = {

@@ -5,7 +5,7 @@
  * client of its own answers the watermark and committed-offset questions lag needs.
  */
 import type { Admin, Consumer } from "kafkajs";
-import { Kafka, logLevel } from "./kafkajs.ts";
+import { kafkaClient } from "./client.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Logger } from "../log.ts";
 
@@ -70,21 +70,6 @@ export interface GroupConsumer {
   stop(): Promise<void>;
 }
 
-/**
- * kafkajs log lines at WARN and ERROR as our JSON lines, all as warnings: kafkajs logs at ERROR
- * what it then retries (a group coordinator still loading, say); a crash it gives up on reaches
- * `onCrash` and is logged as an error there. While `quiet()` (a member that has not joined its
- * group yet: the broker is starting, or the topic is not created yet) they are debug lines: each
- * start attempt retries several times and logs each retry, and the attempts themselves are
- * reported by joinWithRetry, as a warning once they have failed for long.
- */
-export function logCreatorFor(logger: Logger, quiet: () => boolean = () => false) {
-  return () => ({ namespace, log }: { namespace: string; log: object }) => {
-    const { message, timestamp: _ts, ...fields } = log as { message: string; timestamp: string };
-    (quiet() ? logger.debug : logger.warn)(`kafkajs: ${message}`, { namespace, ...fields });
-  };
-}
-
 /** A record's headers as text (a repeated header keeps its first value). */
 export function headerText(
   raw: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
@@ -99,16 +84,12 @@ export function headerText(
 
 /** Creates a group member; nothing connects before `start()` or `offsets()`. */
 export function createGroupConsumer(opts: GroupConsumerOptions): GroupConsumer {
-  const requestTimeout = opts.requestTimeoutMs ?? 10_000;
   let joined = false;
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     clientId: opts.clientId,
     brokers: opts.brokers,
-    logLevel: logLevel.WARN,
-    logCreator: logCreatorFor(opts.logger, () => !joined),
-    connectionTimeout: Math.min(3000, requestTimeout),
-    requestTimeout,
-    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+    requestTimeoutMs: opts.requestTimeoutMs,
+    log: { logger: opts.logger, quiet: () => !joined },
   });
   let consumer: Consumer | null = null;
   let isConnected = false;

@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { createLogger } from "../log.ts";
-import { logCreatorFor } from "./group_consumer.ts";
+import { logCreatorFor } from "./client.ts";
 
 Deno.test("logCreatorFor: kafkajs lines are debug while quiet (not joined yet), warnings after", () => {
   const lines: string[] = [];

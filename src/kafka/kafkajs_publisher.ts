@@ -1,6 +1,6 @@
 /** The kafkajs producer behind the Publisher interface, with our own deadline on every call. */
 import type { PartitionMetadata, Producer } from "kafkajs";
-import { Kafka, logLevel, Partitioners } from "./kafkajs.ts";
+import { Partitioners } from "./kafkajs.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 import {
@@ -11,7 +11,8 @@ import {
 } from "./errors.ts";
 import type { OutboundRecord, Publisher, Transactional } from "./publisher.ts";
 import { createSendQueue } from "./send_queue.ts";
-import { createMissingTopic } from "./topic_admin.ts";
+import { createMissingTopic, kafkaClient } from "./client.ts";
+import { withDeadline } from "../deadline.ts";
 
 /** Settings of the Kafka producer (the seed's: acks=all, idempotent, 1 retry). */
 export interface KafkaPublisherOptions {
@@ -54,13 +55,10 @@ function withPartition(list: Message[], partition: number | undefined): Message[
  * recreated after a stall or a failed send.
  */
 export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     clientId: opts.clientId,
     brokers: opts.brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: Math.min(3000, opts.requestTimeoutMs),
-    requestTimeout: opts.requestTimeoutMs,
-    enforceRequestTimeout: true,
+    requestTimeoutMs: opts.requestTimeoutMs,
     retry: { retries: Math.max(1, opts.retries), initialRetryTime: 100, maxRetryTime: 1000 },
   });
   let producer: Producer | null = null;
@@ -188,11 +186,9 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
   }
 
   function deadline<T>(work: Promise<T>, ms: number): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PublishTimeoutError(ms)), ms);
+    return withDeadline(work, ms, () => {
+      throw new PublishTimeoutError(ms);
     });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
   /**

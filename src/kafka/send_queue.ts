@@ -11,6 +11,7 @@
  * a stalled one is as late for its caller (and the breaker) as the stalled one itself.
  */
 import { PublishTimeoutError } from "./errors.ts";
+import { withDeadline } from "../deadline.ts";
 
 /** A FIFO of sends, at most one running. */
 export interface SendQueue {
@@ -42,14 +43,11 @@ export function createSendQueue(deadlineMs: number): SendQueue {
         started.value = true;
         return send();
       });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new PublishTimeoutError(deadlineMs)), deadlineMs);
-      });
       try {
-        return await Promise.race([work, timeout]);
+        return await withDeadline(work, deadlineMs, () => {
+          throw new PublishTimeoutError(deadlineMs);
+        });
       } finally {
-        clearTimeout(timer);
         abandoned = true;
         work.catch(() => {});
         leave();

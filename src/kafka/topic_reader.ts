@@ -5,7 +5,9 @@
  * beginning) and stopping either at the high watermarks seen when the read began or once given
  * event ids have all been read.
  */
-import { Kafka, logLevel } from "./kafkajs.ts";
+import type { Kafka } from "kafkajs";
+import { kafkaClient } from "./client.ts";
+import { withDeadline } from "../deadline.ts";
 
 /** One record read from the topic. */
 export interface TopicRecord {
@@ -77,12 +79,9 @@ interface Range {
 /** Reads the topic from `fromTimestamp` (or the beginning) up to the high watermarks or `untilIds`. */
 export async function readTopic(opts: ReadTopicOptions): Promise<TopicSlice> {
   const wanted = opts.untilIds === undefined ? null : new Set(opts.untilIds);
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     clientId: opts.clientId ?? "payment-ingest-topic-reader",
     brokers: opts.brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
     retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
   });
   const admin = kafka.admin();
@@ -230,11 +229,6 @@ async function consume(
   } finally {
     clearTimeout(timer);
     // A consumer stuck in a rebalance can take its session timeout to leave; the answer is final.
-    let bound: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      consumer.disconnect().catch(() => {}),
-      new Promise((r) => (bound = setTimeout(r, 5000))),
-    ]);
-    clearTimeout(bound);
+    await withDeadline(consumer.disconnect().catch(() => {}), 5000, () => {});
   }
 }

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import FakeTimers from "@sinonjs/fake-timers";
 import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { createTestClock } from "../breaker/test_clock.ts";
+import { createTestClock } from "../testing/test_clock.ts";
 import { ACCEPTED, PUBLISHED } from "../http/page/history.js";
 import type { OutboxStats } from "../outbox/repository.ts";
 import {

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { createTestClock } from "../breaker/test_clock.ts";
+import { createTestClock } from "../testing/test_clock.ts";
 import { createMetrics } from "./metrics.ts";
 
 const STATES = [

@@ -3,6 +3,7 @@
  * `createPostgresDb` serves a Postgres server through postgres.js.
  */
 import postgres from "postgres";
+import { withDeadline } from "../deadline.ts";
 
 /** Runs parameterised SQL text ($1, $2, ...) and returns the rows. */
 export interface Queryable {
@@ -160,14 +161,9 @@ export function createPostgresDb(url: string, opts: PostgresDbOptions = {}): Db 
       // backend pid also means that the session holding the lock is gone.
       // An answer that never comes (a connection the driver can no longer write to) counts too.
       const heartbeat = setInterval(() => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const silent = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error("leadership heartbeat unanswered")), 5000);
-        });
-        Promise.race([lock.unsafe("SELECT pg_backend_pid() AS pid"), silent]).then(
-          ([row]) => Number(row?.pid) !== pid && drop(),
-          drop,
-        ).finally(() => clearTimeout(timer));
+        withDeadline(lock.unsafe("SELECT pg_backend_pid() AS pid"), 5000, () => {
+          throw new Error("leadership heartbeat unanswered");
+        }).then(([row]) => Number(row?.pid) !== pid && drop(), drop);
       }, 2000);
       Deno.unrefTimer(heartbeat);
       function drop() {

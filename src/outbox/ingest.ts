@@ -20,6 +20,7 @@ import {
   type OutboxStatus,
   releaseClaims,
 } from "./repository.ts";
+import { withDeadline } from "../deadline.ts";
 
 /** Outbox transactions running at once (group commit). */
 export const DEFAULT_COMMIT_CONCURRENCY = 2;
@@ -281,11 +282,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       }
       const work = sends.submit({ seq: outcome.seq, claimedBy: outcome.claimedBy, ...event });
       track(work);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const budget = new Promise<"budget">((resolve) => {
-        timer = setTimeout(() => resolve("budget"), budgetMs);
-      });
-      const kind = await Promise.race([work, budget]).finally(() => clearTimeout(timer));
+      const kind = await withDeadline(work, budgetMs, () => "budget" as const);
       switch (kind) {
         case "published":
           return { kind: "published", createdAt };

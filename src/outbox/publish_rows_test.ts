@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { createTestClock } from "../breaker/test_clock.ts";
+import { createTestClock } from "../testing/test_clock.ts";
 import type { OutboundRecord, Publisher } from "../kafka/publisher.ts";
 import { isUncertain, StaleOwnerError, UncertainPublishError } from "../kafka/errors.ts";
 import { silentLogger } from "../log.ts";

@@ -5,9 +5,9 @@
  * ends whatever Kafka would have delivered. Reads with read_committed.
  */
 import type { Admin, Consumer } from "kafkajs";
-import { Kafka, logLevel } from "../kafka/kafkajs.ts";
+import { kafkaClient } from "../kafka/client.ts";
 import { errorMessage } from "../error_message.ts";
-import { headerText, logCreatorFor } from "../kafka/group_consumer.ts";
+import { headerText } from "../kafka/group_consumer.ts";
 import type { Logger } from "../log.ts";
 import type { RawRecord } from "./ledger_store.ts";
 
@@ -45,15 +45,12 @@ export interface LedgerConsumer {
 /** Creates the consumer; nothing connects before `start()`. */
 export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsumer {
   let joined = false;
-  const kafka = new Kafka({
+  const kafka = kafkaClient({
     clientId: opts.clientId,
     brokers: opts.brokers,
-    logLevel: logLevel.WARN,
+    requestTimeoutMs: opts.requestTimeoutMs,
     // Quiet until the first join (see logCreatorFor).
-    logCreator: logCreatorFor(opts.logger, () => !joined),
-    connectionTimeout: Math.min(3000, opts.requestTimeoutMs),
-    requestTimeout: opts.requestTimeoutMs,
-    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+    log: { logger: opts.logger, quiet: () => !joined },
   });
   let consumer: Consumer | null = null;
   let isConnected = false;

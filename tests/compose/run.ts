@@ -100,6 +100,20 @@ async function saveLogs(cmd: string[]): Promise<void> {
   console.log(tail.out);
 }
 
+/** Test code the service image holds (.dockerignore keeps it out); undefined when none. */
+async function testCode(env: Record<string, string>): Promise<string | undefined> {
+  const image = `payment-ingest:${env.IMAGE_TAG ?? "local"}`;
+  const find = ["/app/src", "(", "-name", "*_test.ts", "-o", "-path", "/app/src/testing", ")"];
+  const out = await new Deno.Command("docker", {
+    args: ["run", "--rm", "--entrypoint", "find", image, ...find, "-print"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b).trim();
+  if (!out.success) return `docker run ${image} failed: ${text(out.stderr)}`;
+  return text(out.stdout) ? `in ${image}:\n${text(out.stdout)}` : undefined;
+}
+
 const cmd = await findCompose();
 if (!cmd || !await dockerEngine()) {
   record("compose prerequisites", t0, cmd ? "no Docker engine answers" : "no docker compose");
@@ -120,6 +134,12 @@ if (!cmd || !await dockerEngine()) {
     await dc(cmd, "down", "-v", "--remove-orphans");
     await upAndWait(cmd, CI_SERVICES, { log: (s) => console.log(`  ${s}`) });
     record(`stack up and healthy: ${CI_SERVICES.join(", ")}`, up);
+    up = Date.now();
+    record(
+      "the service image holds no test code (src/testing/, *_test.ts)",
+      up,
+      await testCode(env),
+    );
     for (const [name, fn] of cases) {
       const started = Date.now();
       try {

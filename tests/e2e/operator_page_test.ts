@@ -10,7 +10,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { CircuitBreaker } from "../../src/breaker/circuit_breaker.ts";
-import { createTestClock } from "../../src/breaker/test_clock.ts";
+import { createTestClock } from "../../src/testing/test_clock.ts";
 import {
   ADMIN_TOKEN,
   getJson,

@@ -7,7 +7,7 @@ import type { Cluster } from "../../scripts/lib/kafka_ctl.ts";
 import type { ServiceProc } from "../../scripts/lib/service_process.ts";
 import { sleep } from "../../scripts/lib/util.ts";
 import type { Db } from "../../src/outbox/db.ts";
-import { partitionLeaders, transactionStatePartition } from "../../src/kafka/topic_admin.ts";
+import { partitionLeaders, transactionStatePartition } from "../../src/testing/kafka_admin.ts";
 
 /** What a fault can do to the run. */
 export interface FaultContext {

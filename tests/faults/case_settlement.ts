@@ -7,7 +7,7 @@
 import { caseKit, type CaseResult, type SuiteContext } from "./lib/case_kit.ts";
 import { type ServiceProc, spawnService } from "../../scripts/lib/service_process.ts";
 import { freePort, sleep, suffix } from "../../scripts/lib/util.ts";
-import { Kafka, logLevel } from "../../src/kafka/kafkajs.ts";
+import { kafkaClient } from "../../src/kafka/client.ts";
 import { errorMessage } from "../../src/error_message.ts";
 import { readTopic } from "../../src/kafka/topic_reader.ts";
 import { toRecord } from "../../src/outbox/kafka_record.ts";
@@ -134,7 +134,7 @@ export async function settlementKilled(ctx: SuiteContext): Promise<CaseResult> {
     const load = lifecycleLoad(svc.base, `s8-${suffix()}`, stopAt);
 
     // Republish copies of published rows now and then: the ledger must ignore them.
-    const kafka = new Kafka({ brokers: [ctx.broker.address], logLevel: logLevel.NOTHING });
+    const kafka = kafkaClient({ brokers: [ctx.broker.address], clientId: "fault-suite" });
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
     const republisher = (async () => {

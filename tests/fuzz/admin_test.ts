@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
-import { cleanReport } from "../../src/http/test_fakes.ts";
+import { cleanReport } from "../../src/testing/http_fakes.ts";
 import { inProcessApp, REAL_IO } from "./fixtures.ts";
 
 const TOKEN = "admin-fuzz-token-0123456789abcdef";

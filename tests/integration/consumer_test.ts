@@ -11,7 +11,7 @@ import { type RunningConsumer, startConsumer } from "../../src/consumer/main.ts"
 import { createConsumerMetrics } from "../../src/consumer/consumer_metrics.ts";
 import { createGroupConsumer } from "../../src/kafka/group_consumer.ts";
 import type { OutboundRecord, Publisher } from "../../src/kafka/publisher.ts";
-import { deleteGroups } from "../../src/kafka/topic_admin.ts";
+import { deleteGroups } from "../../src/testing/kafka_admin.ts";
 import { silentLogger } from "../../src/log.ts";
 import { toRecord } from "../../src/outbox/kafka_record.ts";
 import { KAFKA_BROKERS, REAL_IO, uniqueName, waitFor, withTestTopic } from "./helpers.ts";

@@ -3,7 +3,7 @@ import { loadConfig } from "../../src/config.ts";
 import { broker } from "../../scripts/lib/kafka_ctl.ts";
 import { createKafkaPublisher } from "../../src/kafka/kafkajs_publisher.ts";
 import type { Publisher } from "../../src/kafka/publisher.ts";
-import { createTopic, deleteTopic } from "../../src/kafka/topic_admin.ts";
+import { createTopic, deleteTopic } from "../../src/testing/kafka_admin.ts";
 import { readTopic as readTopicRecords } from "../../src/kafka/topic_reader.ts";
 import { silentLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/main.ts";

@@ -7,7 +7,7 @@
  * reconcile exits 1 once the outbox holds an event the topic does not.
  */
 import { assert, assertEquals } from "@std/assert";
-import { Kafka, logLevel } from "../../src/kafka/kafkajs.ts";
+import { kafkaClient } from "../../src/kafka/client.ts";
 import { silentLogger } from "../../src/log.ts";
 import { toRecord } from "../../src/outbox/kafka_record.ts";
 import { addDays, businessDayOf, dayBounds } from "../../src/settlement/business_day.ts";
@@ -208,7 +208,7 @@ Deno.test({
       >(
         "SELECT id::text, aggregateid, type, payload::text FROM outbox ORDER BY seq LIMIT 1",
       );
-      const kafka = new Kafka({ brokers: KAFKA_BROKERS.split(","), logLevel: logLevel.NOTHING });
+      const kafka = kafkaClient({ brokers: KAFKA_BROKERS.split(","), clientId: "settlement-test" });
       const producer = kafka.producer();
       await producer.connect();
       const rec = toRecord(dupRow!);

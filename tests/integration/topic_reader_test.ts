@@ -1,7 +1,7 @@
 /** The one topic reader (src/kafka/topic_reader.ts) and the admin calls, against the real broker. */
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import type { OutboundRecord } from "../../src/kafka/publisher.ts";
-import { brokerAnswers } from "../../src/kafka/topic_admin.ts";
+import { brokerAnswers } from "../../src/testing/kafka_admin.ts";
 import { readTopic } from "../../src/kafka/topic_reader.ts";
 import { KAFKA_BROKERS, REAL_IO, uniqueName, withTestTopic } from "./helpers.ts";
 

@@ -21,7 +21,7 @@ import {
 } from "../integration/helpers.ts";
 import { loadConsumerConfig } from "../../src/consumer/config.ts";
 import { type RunningConsumer, startConsumer } from "../../src/consumer/main.ts";
-import { deleteGroups } from "../../src/kafka/topic_admin.ts";
+import { deleteGroups } from "../../src/testing/kafka_admin.ts";
 import { silentLogger } from "../../src/log.ts";
 import {
   type Exposition,

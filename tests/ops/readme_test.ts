@@ -6,7 +6,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { loadConfig } from "../../src/config.ts";
 import { createApp } from "../../src/http/app.ts";
-import { fakeApp } from "../../src/http/test_fakes.ts";
+import { fakeApp } from "../../src/testing/http_fakes.ts";
 import { readRepoText, repoFileExists, repoPath } from "./paths.ts";
 
 /** The body of the section under `heading` (up to the next `## `). */

@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { type BreakerSnapshot, CircuitBreaker } from "../../breaker/circuit_breaker.ts";
 import type { BreakerConfig } from "../../breaker/config.ts";
-import { createTestClock } from "../../breaker/test_clock.ts";
+import { createTestClock } from "../../testing/test_clock.ts";
 import { bufferedText, rateView, windowText } from "./rate_text.js";
 
 /** A breaker on a virtual clock with the defaults (minimum 5, window 10, 3 trials, 50 %). */

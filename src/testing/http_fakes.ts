@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { Registry } from "prom-client";
 import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import { createTestClock, type TestClock } from "../breaker/test_clock.ts";
+import { createTestClock, type TestClock } from "./test_clock.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { Db, Queryable } from "../outbox/db.ts";
@@ -13,8 +13,8 @@ import type { Ingest, IngestResult } from "../outbox/ingest.ts";
 import type { Relay, RelayStatus } from "../outbox/relay.ts";
 import type { NewEvent } from "../outbox/repository.ts";
 import type { ReconcileReport } from "../reconcile/reconcile.ts";
-import type { AppDeps } from "./app.ts";
-import { problemHandler, unmatchedRoute } from "./error_handler.ts";
+import type { AppDeps } from "../http/app.ts";
+import { problemHandler, unmatchedRoute } from "../http/error_handler.ts";
 
 /** One statement a fake database was sent. */
 export interface RecordedQuery {

@@ -1,10 +1,10 @@
 /**
  * Small admin calls the scripts and tests need (the breaker scenario's own topic, the broker
- * probe, removing a test's consumer group), kept here so that kafkajs is imported under
- * src/kafka/ only.
+ * probe, removing a test's consumer group); no program loads this module.
  */
 import type { Admin } from "kafkajs";
-import { Kafka, logLevel } from "./kafkajs.ts";
+import { createMissingTopic, kafkaClient } from "../kafka/client.ts";
+import { withDeadline } from "../deadline.ts";
 
 /** Options of `createTopic` and `deleteTopic`. */
 export interface TopicAdminOptions {
@@ -14,14 +14,7 @@ export interface TopicAdminOptions {
 }
 
 function adminClient(brokers: string[], clientId: string) {
-  return new Kafka({
-    clientId,
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10000,
-    retry: { retries: 1 },
-  }).admin();
+  return kafkaClient({ clientId, brokers, retry: { retries: 1 } }).admin();
 }
 
 /** Runs `fn` with a connected admin client and always disconnects it. */
@@ -37,24 +30,6 @@ async function withAdmin<T>(
   } finally {
     await admin.disconnect().catch(() => {});
   }
-}
-
-/**
- * Creates `topic` with `partitions` through a connected admin client when it is missing (waiting
- * for its leaders); true when this call created it. The one place topics are created: the
- * service's producer (at start-up and before a publish) and the scripts and tests.
- */
-export async function createMissingTopic(
-  admin: Admin,
-  topic: string,
-  partitions: number,
-): Promise<boolean> {
-  if ((await admin.listTopics()).includes(topic)) return false;
-  // false when another client created it meanwhile.
-  return await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: partitions }],
-  });
 }
 
 /** Creates `topic` when it is missing (waiting for its leaders); a no-op when it exists. */
@@ -96,16 +71,13 @@ export async function brokerAnswers(
   timeoutMs = 3000,
   minBrokers = 1,
 ): Promise<boolean> {
-  const admin = new Kafka({
+  const admin = kafkaClient({
     clientId: "kafka-probe",
     brokers: [address],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1000,
-    requestTimeout: 2000,
+    connectionTimeoutMs: 1000,
+    requestTimeoutMs: 2000,
     retry: { retries: 0 },
   }).admin();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
   const probe = (async () => {
     try {
       await admin.connect();
@@ -117,11 +89,7 @@ export async function brokerAnswers(
       await admin.disconnect().catch(() => {});
     }
   })();
-  try {
-    return await Promise.race([probe, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await withDeadline(probe, timeoutMs, () => false);
 }
 
 /** The broker (node id) leading each partition of `topic`. */

@@ -1,6 +1,6 @@
 /** A virtual clock for tests: time moves only when the test calls advance(), step() or jump(). */
 
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../breaker/clock.ts";
 
 /** A Clock whose timers fire synchronously, in due order, while the test advances time. */
 export interface TestClock extends Clock {
