@@ -104,7 +104,6 @@ async function main() {
     KAFKA_BROKERS: BROKERS.join(","),
     KAFKA_TOPIC: topic,
     ADMIN_TOKEN,
-    BENCH_ROUTES: "true",
     LOG_LEVEL: "warn",
     KAFKA_REQUEST_TIMEOUT_MS: "1000",
     KAFKA_DELIVERY_TIMEOUT_MS: "2000",
@@ -115,6 +114,7 @@ async function main() {
   const eoTopic = `${topic}-eo`;
   const service = await spawnService({
     name: "bench",
+    script: "scripts/bench/bench_service.ts",
     denoFlags: ["-A", ...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : [])],
     env: serviceEnv(schema, topic),
     startTimeoutMs: 30_000,

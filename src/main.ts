@@ -6,11 +6,12 @@ import { CircuitBreaker } from "./breaker/circuit_breaker.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { loadOrExit } from "./env_reader.ts";
 import { drainable, joinWithRetry, serveOnPort, shutdownSteps } from "./lifecycle.ts";
+import type { Hono } from "hono";
 import { createApp } from "./http/app.ts";
-import { addBenchRoutes } from "./http/bench_routes.ts";
 import { reconcile } from "./reconcile/reconcile.ts";
 import { createKafkaPublisher } from "./kafka/kafkajs_publisher.ts";
 import { createPublisherPool } from "./kafka/publisher_pool.ts";
+import { PUBLISH_BREAKER } from "./kafka/publisher.ts";
 import { isPerRecordError, KAFKA_PUBLISH_ERRORS, StaleOwnerError } from "./kafka/errors.ts";
 import { readTopic } from "./kafka/topic_reader.ts";
 import { errorMessage } from "./error_message.ts";
@@ -26,9 +27,6 @@ import { createRelay } from "./outbox/relay.ts";
 import { outboxStats } from "./outbox/repository.ts";
 import { cachedOutboxStats } from "./outbox/stats_cache.ts";
 
-/** Name of the breaker that guards Kafka publishing. */
-export const PUBLISH_BREAKER = "kafka-publisher";
-
 /** A running service; `stop()` shuts it down gracefully. */
 export interface Service {
   readonly port: number;
@@ -37,8 +35,17 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** What a caller adds to the service: routes of its own (the bench's baselines). */
+export interface ServiceExtras {
+  routes?: (app: Hono, db: Db, config: Config) => void;
+}
+
 /** Starts the whole service from a validated configuration. */
-export async function startService(config: Config, logger: Logger): Promise<Service> {
+export async function startService(
+  config: Config,
+  logger: Logger,
+  extras: ServiceExtras = {},
+): Promise<Service> {
   const db = config.databaseUrl
     ? createPostgresDb(config.databaseUrl, {
       schema: config.databaseSchema,
@@ -166,7 +173,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     reconcile: (since, until) =>
       reconcile(db, { brokers: config.kafka.brokers, topic: config.kafka.topic, since, until }),
   });
-  if (config.benchRoutes) addBenchRoutes(app, db, config.bodyLimitBytes);
+  extras.routes?.(app, db, config);
   relay.start();
   chartHistory.start();
   // Connect ahead of the first request, which creates the topic (ensureTopic), and retry until
@@ -207,12 +214,16 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
   return { port, db, breaker, stop };
 }
 
-if (import.meta.main) {
+/**
+ * The program: configuration from the environment, the service started, its start line logged,
+ * SIGINT and SIGTERM shutting it down.
+ */
+export async function runService(extras: ServiceExtras = {}): Promise<void> {
   const config = loadOrExit(loadConfig);
   const logger = createLogger(config.logLevel);
   let service: Service;
   try {
-    service = await startService(config, logger);
+    service = await startService(config, logger, extras);
   } catch (e) {
     logger.error("service failed to start", { error: errorMessage(e) });
     Deno.exit(1);
@@ -237,3 +248,5 @@ if (import.meta.main) {
   Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
 }
+
+if (import.meta.main) await runService();

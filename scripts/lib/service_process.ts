@@ -44,7 +44,11 @@ export interface SpawnOptions {
   /** The service's environment over PATH, HOME and Deno's cache variables; nothing else leaks in. */
   env: Record<string, string>;
   /** The program, relative to the repository root; default the service, `src/main.ts`. */
-  script?: "src/main.ts" | "src/consumer/main.ts" | "src/settlement/main.ts";
+  script?:
+    | "src/main.ts"
+    | "src/consumer/main.ts"
+    | "src/settlement/main.ts"
+    | "scripts/bench/bench_service.ts";
   /** Deno flags before the script; default `-A`. */
   denoFlags?: string[];
   /**

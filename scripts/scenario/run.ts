@@ -8,7 +8,10 @@ import { type Answer, answered } from "./http.ts";
 import { field, nowMs, ScenarioExit, secs, text } from "./options.ts";
 import type { Target } from "./target.ts";
 
-export const BREAKER = "kafka-publisher";
+import { PUBLISH_BREAKER } from "../../src/kafka/publisher.ts";
+
+/** The breaker under test: the service's publish breaker. */
+export const BREAKER = PUBLISH_BREAKER;
 
 /** The breaker's figures as last read; strings as the service printed them (`null` when absent). */
 export interface Snapshot {

@@ -1,5 +1,8 @@
 /** The small interface the outbox and the HTTP layer publish through; Kafka stays behind it. */
 
+/** Name of the breaker that guards publishing (metrics, admin routes, the operator page). */
+export const PUBLISH_BREAKER = "kafka-publisher";
+
 /** One record to publish: value is the JSON text of the event. */
 export interface OutboundRecord {
   eventId: string;

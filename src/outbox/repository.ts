@@ -267,26 +267,6 @@ export async function prunePublished(
   return rows.length;
 }
 
-/**
- * One event in its own autocommit statement, no batching and no claim: the naive write the
- * benchmark compares group commit against (served only with BENCH_ROUTES=true).
- */
-export async function insertSingle(
-  db: Queryable,
-  event: NewEvent,
-  table: "outbox" | "outbox_naive" = "outbox",
-): Promise<void> {
-  await db.query(
-    `INSERT INTO ${table} (id, aggregateid, type, payload) VALUES ($1::uuid, $2, $3, $4::jsonb)`,
-    [event.id, event.aggregateid, event.type, event.payload],
-  );
-}
-
-/** Creates the benchmark's baseline table, like the outbox but out of the relay's sight. */
-export async function createNaiveTable(db: Queryable): Promise<void> {
-  await db.query("CREATE TABLE IF NOT EXISTS outbox_naive (LIKE outbox INCLUDING ALL)");
-}
-
 /** A PUBLISHED row as reconciliation compares it with the topic. */
 export type PublishedRow = Pick<RawRow, "seq" | "id" | "aggregateid"> & {
   published_at: Date | string;

@@ -2,14 +2,7 @@ import { acceptEvents } from "./accept.ts";
 import { assertEquals } from "@std/assert";
 import { migrate } from "./migrations.ts";
 import { createPgliteDb } from "./pglite_db.ts";
-import {
-  createNaiveTable,
-  insertSingle,
-  markDeadLettered,
-  markPublished,
-  publishedPage,
-  unpublishedCounts,
-} from "./repository.ts";
+import { markDeadLettered, markPublished, publishedPage, unpublishedCounts } from "./repository.ts";
 
 function events(n: number) {
   return Array.from({ length: n }, (_, i) => {
@@ -49,23 +42,6 @@ Deno.test("repository: a published page starts after `after` and stops at `limit
     assertEquals(first.map((r) => r.seq), seqs.slice(0, 2));
     const rest = await publishedPage(db, { ...page, after: seqs[1]!, limit: 2 });
     assertEquals(rest.map((r) => r.seq), [seqs[2]]);
-  } finally {
-    await db.close();
-  }
-});
-
-Deno.test("repository: the naive table is created once and takes rows the outbox does not see", async () => {
-  const db = await createPgliteDb(null);
-  try {
-    await migrate(db);
-    await createNaiveTable(db);
-    await createNaiveTable(db);
-    const [event] = events(1);
-    await insertSingle(db, event!, "outbox_naive");
-    const count = (table: string) =>
-      db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`).then((r) => r[0]?.n);
-    assertEquals(await count("outbox_naive"), "1");
-    assertEquals(await count("outbox"), "0");
   } finally {
     await db.close();
   }

@@ -7,7 +7,10 @@ import { getJson } from "../integration/helpers.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 /** The breaker the page shows. */
-export const BREAKER = "kafka-publisher";
+import { PUBLISH_BREAKER } from "../../src/kafka/publisher.ts";
+
+/** The breaker under test: the service's publish breaker. */
+export const BREAKER = PUBLISH_BREAKER;
 
 /** Wraps the page's fetch to note the start of every snapshot poll (performance.now()). */
 export const POLL_RECORDER = `(() => {

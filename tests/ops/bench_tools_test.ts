@@ -2,6 +2,9 @@
 import { assert, assertEquals } from "@std/assert";
 import { readStat, treeCpuMs } from "../../scripts/bench/cpu.ts";
 import { type CpuProfile, stageTimes } from "../../scripts/bench/profile.ts";
+import { createNaiveTable, insertNaive } from "../../scripts/bench/bench_routes.ts";
+import { migrate } from "../../src/outbox/migrations.ts";
+import { createPgliteDb } from "../../src/outbox/pglite_db.ts";
 
 Deno.test("bench cpu: a process tree's CPU includes the children it has reaped", async () => {
   const own = readStat(Deno.pid);
@@ -60,4 +63,26 @@ Deno.test("bench profile: samples go to the innermost code of ours, else to the 
   assertEquals(t.get("inline publish (breaker, kafkajs)"), 7);
   const total = [...t.values()].reduce((a, b) => a + b, 0);
   assertEquals(total, 112, "idle time is left out");
+});
+
+Deno.test("bench routes: the naive table is created once and takes rows the outbox does not see", async () => {
+  const db = await createPgliteDb(null);
+  try {
+    await migrate(db);
+    await createNaiveTable(db);
+    await createNaiveTable(db);
+    const event = {
+      id: crypto.randomUUID(),
+      aggregateid: "pay-0",
+      type: "PAYMENT_CREATED",
+      payload: '{"n":0}',
+    };
+    await insertNaive(db, event);
+    const count = (table: string) =>
+      db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`).then((r) => r[0]?.n);
+    assertEquals(await count("outbox_naive"), "1");
+    assertEquals(await count("outbox"), "0");
+  } finally {
+    await db.close();
+  }
 });

@@ -36,7 +36,8 @@ export const BREAKER_STATES = [
   "forced_half_open",
 ] as const;
 
-/** Name of the breaker that wraps Kafka publishing. */
+/** Name of the breaker that wraps Kafka publishing, as the dashboards and alerts spell it (the
+ * contract's own copy, so a rename in src/kafka/publisher.ts fails these tests). */
 export const PUBLISH_BREAKER = "kafka-publisher";
 
 /** Every metric family the dashboards and alerts may use. */
