@@ -69,24 +69,36 @@ export function drainable(fetch: Deno.ServeHandler): {
   };
 }
 
+/** One part of a shutdown: its name in the log, and the work, given what is left of the deadline. */
+export type ShutdownStep = readonly [name: string, run: (left: () => number) => unknown];
+
 /**
- * Shutdown steps sharing one deadline `timeoutMs` from now: each step gets what is left (at least
- * 100 ms); one that fails or overruns is logged and the next step runs anyway.
+ * A program's stop, the same however often it is called: the steps in order, sharing one deadline
+ * `timeoutMs` from the first call, each given what is left (at least 100 ms); one that fails or
+ * overruns is logged and the next runs anyway. Then `stopped` is logged.
  */
-export function shutdownSteps(timeoutMs: number, logger: Logger) {
-  const deadline = Date.now() + timeoutMs;
-  const left = () => Math.max(100, deadline - Date.now());
-  const step = async (name: string, work: Promise<unknown>): Promise<void> => {
-    const result = await withDeadline(
-      work.then(() => "ok", (e) => errorMessage(e)),
-      left(),
-      () => "timeout",
-    );
-    if (result !== "ok") {
-      logger.warn("shutdown step did not finish cleanly", { step: name, result });
-    }
-  };
-  return { step, left };
+export function orderlyStop(
+  opts: { timeoutMs: number; logger: Logger; stopped: string },
+  steps: ShutdownStep[],
+): () => Promise<void> {
+  const { logger } = opts;
+  let stopping: Promise<void> | null = null;
+  return () =>
+    stopping ??= (async () => {
+      const deadline = Date.now() + opts.timeoutMs;
+      const left = () => Math.max(100, deadline - Date.now());
+      for (const [name, run] of steps) {
+        const result = await withDeadline(
+          Promise.resolve().then(() => run(left)).then(() => "ok", (e) => errorMessage(e)),
+          left(),
+          () => "timeout",
+        );
+        if (result !== "ok") {
+          logger.warn("shutdown step did not finish cleanly", { step: name, result });
+        }
+      }
+      logger.info(opts.stopped);
+    })();
 }
 
 /** A start against Kafka (a group membership, a producer) being retried until Kafka accepts it. */

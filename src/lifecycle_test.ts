@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import FakeTimers from "@sinonjs/fake-timers";
-import { drainable, joinWithRetry } from "./lifecycle.ts";
+import { drainable, joinWithRetry, orderlyStop } from "./lifecycle.ts";
 import { createLogger } from "./log.ts";
 
 Deno.test("joinWithRetry: retries a refused join with doubling waits up to the cap, then stops", async () => {
@@ -124,6 +124,41 @@ Deno.test("drainable: drain waits for requests in flight and for quiet, and neve
     await clock.tickAsync(60);
     assert(bounded, "drained at its bound");
     await capped;
+  } finally {
+    clock.uninstall();
+  }
+});
+
+Deno.test("orderlyStop: steps in order once, a failing or overrunning step logged and passed by", async () => {
+  const clock = FakeTimers.withGlobal(globalThis).install({
+    toFake: ["setTimeout", "clearTimeout", "Date"],
+  });
+  try {
+    const lines: { msg: string; step?: string; result?: string }[] = [];
+    const logger = createLogger("info", (l) => lines.push(JSON.parse(l)));
+    const ran: string[] = [];
+    const given: number[] = [];
+    const stop = orderlyStop({ timeoutMs: 1_000, logger, stopped: "test stopped" }, [
+      ["first", () => ran.push("first")],
+      ["broken", () => {
+        ran.push("broken");
+        throw new Error("boom");
+      }],
+      ["stuck", () => (ran.push("stuck"), new Promise(() => {}))],
+      ["last", (left) => (ran.push("last"), given.push(left()))],
+    ]);
+    const once = stop();
+    assertEquals(stop(), once, "a second call gets the same stop");
+    await clock.tickAsync(1_000);
+    await once;
+    assertEquals(ran, ["first", "broken", "stuck", "last"]);
+    // The stuck step used the whole deadline; the last still gets the 100 ms floor.
+    assertEquals(given, [100]);
+    assertEquals(lines.map((l) => [l.msg, l.step, l.result]), [
+      ["shutdown step did not finish cleanly", "broken", "boom"],
+      ["shutdown step did not finish cleanly", "stuck", "timeout"],
+      ["test stopped", undefined, undefined],
+    ]);
   } finally {
     clock.uninstall();
   }

@@ -5,7 +5,7 @@
 import { CircuitBreaker } from "./breaker/circuit_breaker.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { loadOrExit } from "./env_reader.ts";
-import { drainable, joinWithRetry, serveOnPort, shutdownSteps } from "./lifecycle.ts";
+import { drainable, joinWithRetry, orderlyStop, serveOnPort } from "./lifecycle.ts";
 import type { Hono } from "hono";
 import { createApp } from "./http/app.ts";
 import { reconcile } from "./reconcile/reconcile.ts";
@@ -193,23 +193,23 @@ export async function startService(
     handler.fetch,
   );
 
-  let stopping: Promise<void> | null = null;
-  const stop = () =>
-    stopping ??= (async () => {
-      connecting.cancel();
-      const { step, left } = shutdownSteps(config.shutdownTimeoutMs, logger);
-      // Serve on, not ready and closing each connection after its answer, until quiet; then stop
-      // accepting, let in-flight requests finish, then the background work, then I/O.
-      if (config.shutdownDrainMs > 0) await step("drain", handler.drain(config.shutdownDrainMs));
-      await step("http", server.shutdown());
-      await step("inline publishes", ingest.drain());
-      await step("relay", relay.stop());
-      await step("chart history", chartHistory.stop());
-      await step("kafka", Promise.all([publisher.close(), relayPublisher.close()]));
-      breaker.dispose();
-      await step("postgres", db.close(left()));
-      logger.info("service stopped");
-    })();
+  // Serve on, not ready and closing each connection after its answer, until quiet; then stop
+  // accepting, let in-flight requests finish, then the background work, then I/O.
+  const stop = orderlyStop({
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+    stopped: "service stopped",
+  }, [
+    ["kafka connect", () => connecting.cancel()],
+    ["drain", () => config.shutdownDrainMs > 0 && handler.drain(config.shutdownDrainMs)],
+    ["http", () => server.shutdown()],
+    ["inline publishes", () => ingest.drain()],
+    ["relay", () => relay.stop()],
+    ["chart history", () => chartHistory.stop()],
+    ["kafka", () => Promise.all([publisher.close(), relayPublisher.close()])],
+    ["breaker", () => breaker.dispose()],
+    ["postgres", (left) => db.close(left())],
+  ]);
 
   return { port, db, breaker, stop };
 }

@@ -7,7 +7,7 @@
  *   deno run --allow-net --allow-env --allow-read --allow-sys src/consumer/main.ts
  */
 import { loadOrExit } from "../env_reader.ts";
-import { joinWithRetry, programExit, serveOnPort, shutdownSteps } from "../lifecycle.ts";
+import { joinWithRetry, orderlyStop, programExit, serveOnPort } from "../lifecycle.ts";
 import { createGroupConsumer } from "../kafka/group_consumer.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { type ConsumerConfig, loadConsumerConfig } from "./config.ts";
@@ -90,19 +90,18 @@ export async function startConsumer(
     },
   );
 
-  let stopping: Promise<void> | null = null;
-  const stop = () =>
-    stopping ??= (async () => {
-      joining.cancel();
-      const { step } = shutdownSteps(config.shutdownTimeoutMs, logger);
-      // The batch in flight finishes and is committed before the group is left; HTTP goes last
-      // so the final figures can still be scraped while Kafka work drains.
-      await step("join", joining.settled());
-      await step("kafka", consumer.stop());
-      await step("lag monitor", lag.stop());
-      await step("http", server.shutdown());
-      logger.info("consumer stopped");
-    })();
+  // The batch in flight finishes and is committed before the group is left; HTTP goes last so
+  // the final figures can still be scraped while Kafka work drains.
+  const stop = orderlyStop({
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+    stopped: "consumer stopped",
+  }, [
+    ["join", () => (joining.cancel(), joining.settled())],
+    ["kafka", () => consumer.stop()],
+    ["lag monitor", () => lag.stop()],
+    ["http", () => server.shutdown()],
+  ]);
 
   return { port, lag, stop };
 }

@@ -4,9 +4,7 @@
  * when the batch ends (so a stop or a crash re-delivers at most the batch in flight). An admin
  * client of its own answers the watermark and committed-offset questions lag needs.
  */
-import type { Admin, Consumer } from "kafkajs";
-import { kafkaClient } from "./client.ts";
-import { errorMessage } from "../error_message.ts";
+import { createGroupMember } from "./group_member.ts";
 import type { Logger } from "../log.ts";
 
 /** One record handed to the handler. */
@@ -84,69 +82,15 @@ export function headerText(
 
 /** Creates a group member; nothing connects before `start()` or `offsets()`. */
 export function createGroupConsumer(opts: GroupConsumerOptions): GroupConsumer {
-  let joined = false;
-  const kafka = kafkaClient({
-    clientId: opts.clientId,
-    brokers: opts.brokers,
-    requestTimeoutMs: opts.requestTimeoutMs,
-    log: { logger: opts.logger, quiet: () => !joined },
+  const member = createGroupMember({
+    ...opts,
+    sessionTimeoutMs: opts.sessionTimeoutMs ?? 30_000,
+    name: "consumer",
   });
-  let consumer: Consumer | null = null;
-  let isConnected = false;
-  let partitions: number[] = [];
-  let stopping: Promise<void> | null = null;
-  const admin: Admin = kafka.admin({ retry: { retries: 1 } });
-  let adminConnected = false;
-
-  function listen(c: Consumer): void {
-    const { events } = c;
-    c.on(events.CONNECT, () => (isConnected = true));
-    c.on(events.DISCONNECT, () => {
-      isConnected = false;
-      partitions = [];
-    });
-    c.on(events.GROUP_JOIN, (e) => {
-      joined = true;
-      partitions = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
-      opts.logger.info("consumer joined the group", {
-        group: opts.groupId,
-        topic: opts.topic,
-        partitions,
-      });
-    });
-    c.on(events.REBALANCING, () => (partitions = []));
-    c.on(events.STOP, () => (partitions = []));
-    c.on(events.CRASH, (e) => {
-      partitions = [];
-      opts.logger.warn("consumer crashed", {
-        error: errorMessage(e.payload.error),
-        restart: e.payload.restart,
-      });
-      // A retriable crash is followed by kafkajs restarting the consumer by itself.
-      if (!e.payload.restart) opts.onCrash?.(e.payload.error);
-    });
-  }
-
   return {
-    async start(onRecord) {
-      if (stopping) throw new Error("the group consumer is stopped");
-      if (consumer) throw new Error("the group consumer is already started");
-      const c = kafka.consumer({
-        groupId: opts.groupId,
-        sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
-        heartbeatInterval: Math.min(3000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
-        maxWaitTimeInMs: 500,
-        allowAutoTopicCreation: false,
-        // read_committed: records of aborted transactions (an exactly-once publisher fenced
-        // mid-transaction) are never delivered, and open ones are waited for.
-        readUncommitted: false,
-      });
-      listen(c);
-      consumer = c;
-      try {
-        await c.connect();
-        await c.subscribe({ topic: opts.topic, fromBeginning: opts.fromBeginning });
-        await c.run({
+    start: (onRecord) =>
+      member.start(opts.fromBeginning, (c) =>
+        c.run({
           // Commit after every batch (no interval, no threshold): what was handled is committed
           // before the next fetch, so lag reads the committed offset, not a guess.
           autoCommit: true,
@@ -154,39 +98,24 @@ export function createGroupConsumer(opts: GroupConsumerOptions): GroupConsumer {
           eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
             for (const m of batch.messages) {
               if (!isRunning() || isStale()) break;
-              const headers = headerText(m.headers);
               await onRecord({
                 topic: batch.topic,
                 partition: batch.partition,
                 offset: m.offset,
                 key: m.key?.toString() ?? null,
                 value: m.value?.toString() ?? null,
-                headers,
+                headers: headerText(m.headers),
                 timestamp: Number(m.timestamp),
               });
               resolveOffset(m.offset);
             }
             await heartbeat();
           },
-        });
-      } catch (e) {
-        consumer = null;
-        isConnected = false;
-        await c.disconnect().catch(() => {});
-        throw e;
-      }
-    },
-
-    assigned: () => [...partitions],
-
-    connected: () => isConnected,
-
-    async offsets() {
-      try {
-        if (!adminConnected) {
-          await admin.connect();
-          adminConnected = true;
-        }
+        })),
+    assigned: member.assigned,
+    connected: member.connected,
+    offsets: () =>
+      member.withAdmin(async (admin) => {
         const [marks, groups] = await Promise.all([
           admin.fetchTopicOffsets(opts.topic),
           admin.fetchOffsets({ groupId: opts.groupId, topics: [opts.topic] }),
@@ -198,24 +127,7 @@ export function createGroupConsumer(opts: GroupConsumerOptions): GroupConsumer {
             offset: p.offset,
           })),
         };
-      } catch (e) {
-        // A fresh connection next time: the broker may have moved or restarted.
-        adminConnected = false;
-        await admin.disconnect().catch(() => {});
-        throw e;
-      }
-    },
-
-    stop() {
-      return stopping ??= (async () => {
-        // kafkajs waits for the batch in flight, commits its resolved offsets, leaves the group.
-        if (consumer) await consumer.disconnect().catch(() => {});
-        consumer = null;
-        isConnected = false;
-        partitions = [];
-        if (adminConnected) await admin.disconnect().catch(() => {});
-        adminConnected = false;
-      })();
-    },
+      }),
+    stop: member.stop,
   };
 }

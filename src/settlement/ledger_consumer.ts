@@ -4,10 +4,9 @@
  * only seeks to the offset stored with the ledger, so a member resumes exactly where the ledger
  * ends whatever Kafka would have delivered. Reads with read_committed.
  */
-import type { Admin, Consumer } from "kafkajs";
-import { kafkaClient } from "../kafka/client.ts";
-import { errorMessage } from "../error_message.ts";
+import type { Consumer } from "kafkajs";
 import { headerText } from "../kafka/group_consumer.ts";
+import { createGroupMember } from "../kafka/group_member.ts";
 import type { Logger } from "../log.ts";
 import type { RawRecord } from "./ledger_store.ts";
 
@@ -44,78 +43,28 @@ export interface LedgerConsumer {
 
 /** Creates the consumer; nothing connects before `start()`. */
 export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsumer {
-  let joined = false;
-  const kafka = kafkaClient({
-    clientId: opts.clientId,
-    brokers: opts.brokers,
-    requestTimeoutMs: opts.requestTimeoutMs,
-    // Quiet until the first join (see logCreatorFor).
-    log: { logger: opts.logger, quiet: () => !joined },
-  });
-  let consumer: Consumer | null = null;
-  let isConnected = false;
-  let partitions: number[] = [];
   const synced = new Set<number>();
   const reached = new Map<number, bigint>();
-  let stopping: Promise<void> | null = null;
-  const admin: Admin = kafka.admin({ retry: { retries: 1 } });
-  let adminConnected = false;
-
-  const unassign = () => {
-    partitions = [];
-    synced.clear();
-  };
-
-  function listen(c: Consumer): void {
-    const { events } = c;
-    c.on(events.CONNECT, () => (isConnected = true));
-    c.on(events.DISCONNECT, () => {
-      isConnected = false;
-      unassign();
-    });
-    c.on(events.GROUP_JOIN, (e) => {
-      joined = true;
-      synced.clear();
-      partitions = [...(e.payload.memberAssignment[opts.topic] ?? [])].sort((a, b) => a - b);
-      opts.logger.info("settlement joined the group", { group: opts.groupId, partitions });
-    });
-    c.on(events.REBALANCING, unassign);
-    c.on(events.STOP, unassign);
-    c.on(events.END_BATCH_PROCESS, (e) => {
+  const member = createGroupMember({
+    ...opts,
+    name: "settlement consumer",
+    onJoin: () => synced.clear(),
+    onUnassign: () => synced.clear(),
+  });
+  // Where each synced partition's reads ended, transaction markers included.
+  const listen = (c: Consumer) =>
+    c.on(c.events.END_BATCH_PROCESS, (e) => {
       if (synced.has(e.payload.partition)) {
         reached.set(e.payload.partition, BigInt(e.payload.lastOffset) + 1n);
       }
     });
-    c.on(events.CRASH, (e) => {
-      unassign();
-      opts.logger.warn("settlement consumer crashed", {
-        error: errorMessage(e.payload.error),
-        restart: e.payload.restart,
-      });
-      if (!e.payload.restart) opts.onCrash?.(e.payload.error);
-    });
-  }
 
   return {
-    async start(onBatch) {
-      if (stopping) throw new Error("the settlement consumer is stopped");
-      if (consumer) throw new Error("the settlement consumer is already started");
-      const c = kafka.consumer({
-        groupId: opts.groupId,
-        sessionTimeout: opts.sessionTimeoutMs,
-        heartbeatInterval: Math.min(3000, Math.floor(opts.sessionTimeoutMs / 3)),
-        maxWaitTimeInMs: 500,
-        allowAutoTopicCreation: false,
-        readUncommitted: false,
-      });
-      listen(c);
-      consumer = c;
-      try {
-        await c.connect();
-        // No offsets are ever committed to Kafka: without the seek below, a member starts at the
-        // topic's first record, and every record below the stored offset is skipped anyway.
-        await c.subscribe({ topic: opts.topic, fromBeginning: true });
-        await c.run({
+    // No offsets are ever committed to Kafka: without the seek below, a member starts at the
+    // topic's first record, and every record below the stored offset is skipped anyway.
+    start: (onBatch) =>
+      member.start(true, (c) =>
+        c.run({
           // Each partition's batch is its own transaction, so partitions apply side by side.
           partitionsConsumedConcurrently: 3,
           autoCommit: false,
@@ -135,16 +84,13 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
                 return;
               }
             }
-            const records: RawRecord[] = batch.messages.map((m) => {
-              const headers = headerText(m.headers);
-              return {
-                partition: p,
-                offset: m.offset,
-                value: m.value?.toString() ?? null,
-                headers,
-                timestamp: Number(m.timestamp),
-              };
-            });
+            const records: RawRecord[] = batch.messages.map((m) => ({
+              partition: p,
+              offset: m.offset,
+              value: m.value?.toString() ?? null,
+              headers: headerText(m.headers),
+              timestamp: Number(m.timestamp),
+            }));
             if (records.length > 0) {
               await onBatch(p, records);
               // Moves this member's fetch position on; with autoCommit off nothing is committed.
@@ -152,40 +98,15 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
             }
             await heartbeat();
           },
-        });
-      } catch (e) {
-        consumer = null;
-        isConnected = false;
-        await c.disconnect().catch(() => {});
-        throw e;
-      }
-    },
-    assigned: () => [...partitions],
-    connected: () => isConnected,
+        }), listen),
+    assigned: member.assigned,
+    connected: member.connected,
     reached: () => new Map(reached),
-    async highWatermarks() {
-      try {
-        if (!adminConnected) {
-          await admin.connect();
-          adminConnected = true;
-        }
+    highWatermarks: () =>
+      member.withAdmin(async (admin) => {
         const marks = await admin.fetchTopicOffsets(opts.topic);
         return new Map(marks.map((m) => [m.partition, BigInt(m.high)]));
-      } catch (e) {
-        adminConnected = false;
-        await admin.disconnect().catch(() => {});
-        throw e;
-      }
-    },
-    stop() {
-      return stopping ??= (async () => {
-        if (consumer) await consumer.disconnect().catch(() => {});
-        consumer = null;
-        isConnected = false;
-        unassign();
-        if (adminConnected) await admin.disconnect().catch(() => {});
-        adminConnected = false;
-      })();
-    },
+      }),
+    stop: member.stop,
   };
 }

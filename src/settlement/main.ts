@@ -8,7 +8,7 @@
 import { errorMessage } from "../error_message.ts";
 import { loadOrExit } from "../env_reader.ts";
 import { readTopic } from "../kafka/topic_reader.ts";
-import { joinWithRetry, programExit, serveOnPort, shutdownSteps } from "../lifecycle.ts";
+import { joinWithRetry, orderlyStop, programExit, serveOnPort } from "../lifecycle.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { createPostgresDb, type Db } from "../outbox/db.ts";
 import { createPgliteDb } from "../outbox/pglite_db.ts";
@@ -131,19 +131,18 @@ export async function startSettlement(
     { what: "settlement consumer", logger, firstWaitMs: JOIN_RETRY_MS, maxWaitMs: 30_000 },
   );
 
-  let stopping: Promise<void> | null = null;
-  const stop = () =>
-    stopping ??= (async () => {
-      joining.cancel();
-      const { step } = shutdownSteps(config.shutdownTimeoutMs, logger);
-      // The batch in flight commits (or rolls back) before the group is left.
-      await step("join", joining.settled());
-      await step("kafka", consumer.stop());
-      await step("runner", runner.stop());
-      await step("http", server.shutdown());
-      await step("database", db.close());
-      logger.info("settlement stopped");
-    })();
+  // The batch in flight commits (or rolls back) before the group is left.
+  const stop = orderlyStop({
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+    stopped: "settlement stopped",
+  }, [
+    ["join", () => (joining.cancel(), joining.settled())],
+    ["kafka", () => consumer.stop()],
+    ["runner", () => runner.stop()],
+    ["http", () => server.shutdown()],
+    ["database", () => db.close()],
+  ]);
   return { port, runner, stop };
 }
 
