@@ -14,7 +14,8 @@ import type { Env } from "../env_reader.ts";
 
 /** The README's "allowed" and "meaning" cells of one breaker setting (its ranges are the breaker's). */
 interface BreakerDoc {
-  readonly allowed: string;
+  /** Unset for the enum: its values are listed. */
+  readonly allowed?: string;
   readonly doc: string;
 }
 
@@ -38,7 +39,7 @@ export const BREAKER_DOCS: Readonly<Record<BreakerSettingKey, BreakerDoc>> = Obj
     allowed: "1 to 100000 calls",
     doc: "calls in the window before any decision; lowered to a smaller count-based window size",
   },
-  slidingWindowType: { allowed: "", doc: "last N calls, or calls of the last N seconds" },
+  slidingWindowType: { doc: "last N calls, or calls of the last N seconds" },
   slidingWindowSize: {
     allowed: "1 to 100000 calls or seconds",
     doc: "calls (count-based) or seconds (time-based)",
