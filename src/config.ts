@@ -3,30 +3,18 @@
  * a bad value stops the service with a message naming the variable and the value.
  */
 import type { BreakerConfig } from "./breaker/config.ts";
+import { ConfigError, type Env } from "./env_reader.ts";
+import type { LogLevel } from "./log.ts";
+import { readBreaker } from "./settings/breaker.ts";
 import {
-  BREAKER_CONFIG_FIELDS,
-  DEFAULT_BREAKER_CONFIG,
-  validateBreakerConfig,
-} from "./breaker/config.ts";
-import { DEFAULT_BODY_READ_TIMEOUT_MS, DEFAULT_MAX_IN_FLIGHT_PAYMENTS } from "./http/app.ts";
-import { ConfigError, type Env, EnvReader } from "./env_reader.ts";
-import {
-  DEFAULT_INLINE_PRODUCERS,
-  DEFAULT_KAFKA_BROKERS,
-  DEFAULT_KAFKA_TOPIC,
-} from "./kafka/kafka_defaults.ts";
-import { LOG_LEVELS, type LogLevel } from "./log.ts";
-import {
-  DEFAULT_COMMIT_BATCH_MAX,
-  DEFAULT_COMMIT_CONCURRENCY,
-  DEFAULT_COMMIT_LINGER_MS,
-  DEFAULT_INLINE_BUDGET_MS,
-  DEFAULT_PUBLISH_LINGER_MS,
-} from "./outbox/ingest.ts";
-import { DEFAULT_RELAY_BATCH_SIZE, DEFAULT_RELAY_POLL_INTERVAL_MS } from "./outbox/relay.ts";
+  afterDeliveryDeadline,
+  DELIVERY_GUARANTEES,
+  SERVICE_SETTINGS as S,
+} from "./settings/service.ts";
+import { SettingsReader } from "./settings/setting.ts";
 
-/** What an acknowledged event's trip to Kafka promises (README, "Delivery guarantees"). */
-export const DELIVERY_GUARANTEES = ["at-least-once", "exactly-once"] as const;
+/** Lives with the settings table; callers import it from here. */
+export { DELIVERY_GUARANTEES };
 /** One of DELIVERY_GUARANTEES. */
 export type DeliveryGuarantee = typeof DELIVERY_GUARANTEES[number];
 
@@ -65,8 +53,6 @@ export interface Config {
   commit: { concurrency: number; batchMax: number; lingerMs: number };
   /** Longest an inline publish batch waits for more records (Kafka's linger.ms). */
   publishLingerMs: number;
-  /** Serve the benchmark's baseline routes (never in production). */
-  benchRoutes: boolean;
   outboxRetentionMs: number;
   shutdownTimeoutMs: number;
   /** After a signal, longest the service keeps serving (`Connection: close`, not ready) before it stops accepting. */
@@ -84,96 +70,60 @@ export interface Config {
 /** Lives in env_reader.ts (the consumer's config throws it too); callers import it from here. */
 export { ConfigError };
 
-/** Parses and validates the environment; throws ConfigError listing every bad variable. */
+/**
+ * Parses and validates the environment against the service's settings table; throws ConfigError
+ * listing every bad variable.
+ */
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
-  const read = new EnvReader(env, problems);
-
-  const brokers = read.brokerList("KAFKA_BROKERS", DEFAULT_KAFKA_BROKERS);
-
-  const breaker = readBreaker(env, problems);
-
-  const logLevel = read.oneOf("LOG_LEVEL", "info", LOG_LEVELS);
-  const schema = read.str("DATABASE_SCHEMA", "public");
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    problems.push(`DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
-  }
-  const rawUrl = read.str("DATABASE_URL", "");
-  const databaseUrl = rawUrl === "" ? null : rawUrl;
-  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push(`DATABASE_URL must start with postgres:// or postgresql://`);
-  }
-  const deliveryTimeoutMs = read.int("KAFKA_DELIVERY_TIMEOUT_MS", 15_000, { min: 100 });
-  const adminToken = env.ADMIN_TOKEN ?? "";
-  if (adminToken !== "" && adminToken.length < 16) {
-    problems.push(`ADMIN_TOKEN must be at least 16 characters long (got ${adminToken.length})`);
-  }
-
+  const read = new SettingsReader(env, problems);
+  const deliveryTimeoutMs = read.int(S.deliveryTimeoutMs);
   const config: Config = {
-    port: read.int("PORT", 8080, { min: 0, max: 65535 }),
-    host: read.str("HOST", "0.0.0.0"),
-    databaseUrl,
-    dataDir: read.str("DATA_DIR", "./data"),
-    databaseSchema: schema,
-    databasePoolSize: read.int("DATABASE_POOL_SIZE", 10, { min: 1, max: 200 }),
+    port: read.int(S.port),
+    host: read.text(S.host),
+    databaseUrl: read.text(S.databaseUrl),
+    dataDir: read.text(S.dataDir),
+    databaseSchema: read.text(S.databaseSchema),
+    databasePoolSize: read.int(S.databasePoolSize),
     kafka: {
-      brokers,
-      topic: read.str("KAFKA_TOPIC", DEFAULT_KAFKA_TOPIC),
-      clientId: read.str("KAFKA_CLIENT_ID", "payment-ingest"),
-      requestTimeoutMs: read.int("KAFKA_REQUEST_TIMEOUT_MS", 10_000, { min: 100 }),
+      brokers: read.brokers(S.kafkaBrokers),
+      topic: read.text(S.kafkaTopic),
+      clientId: read.text(S.kafkaClientId),
+      requestTimeoutMs: read.int(S.requestTimeoutMs),
       deliveryTimeoutMs,
-      retries: read.int("KAFKA_RETRIES", 1, { min: 0, max: 10 }),
-      topicPartitions: read.int("KAFKA_TOPIC_PARTITIONS", 3, { min: 1, max: 1000 }),
-      inlineProducers: read.int("KAFKA_INLINE_PRODUCERS", DEFAULT_INLINE_PRODUCERS, {
-        min: 1,
-        max: 16,
-      }),
+      retries: read.int(S.retries),
+      topicPartitions: read.int(S.topicPartitions),
+      inlineProducers: read.int(S.inlineProducers),
     },
-    deliveryGuarantee: read.oneOf("DELIVERY_GUARANTEE", "at-least-once", DELIVERY_GUARANTEES),
-    // A transaction never legitimately outlives the delivery deadline; a dead or stalled owner's
-    // open transaction holds back read_committed readers until the broker aborts it.
-    transactionTimeoutMs: read.int("KAFKA_TRANSACTION_TIMEOUT_MS", deliveryTimeoutMs + 15_000, {
-      min: 1000,
-      max: 900_000,
-    }),
-    killAfterCommit: readFailpoint(env.FAILPOINT, problems),
-    adminToken: adminToken === "" ? null : adminToken,
-    logLevel,
+    deliveryGuarantee: read.oneOf(S.deliveryGuarantee),
+    transactionTimeoutMs: read.int(
+      S.transactionTimeoutMs,
+      afterDeliveryDeadline(deliveryTimeoutMs),
+    ),
+    killAfterCommit: read.parsed(S.killAfterCommit),
+    adminToken: read.text(S.adminToken),
+    logLevel: read.oneOf(S.logLevel),
     relay: {
-      batchSize: read.int("RELAY_BATCH_SIZE", DEFAULT_RELAY_BATCH_SIZE, { min: 1, max: 10_000 }),
-      pollIntervalMs: read.int("RELAY_POLL_INTERVAL_MS", DEFAULT_RELAY_POLL_INTERVAL_MS, {
-        min: 10,
-      }),
-      leaseMs: read.int("OUTBOX_CLAIM_LEASE_MS", deliveryTimeoutMs + 15_000, { min: 1000 }),
+      batchSize: read.int(S.relayBatchSize),
+      pollIntervalMs: read.int(S.relayPollIntervalMs),
+      leaseMs: read.int(S.claimLeaseMs, afterDeliveryDeadline(deliveryTimeoutMs)),
     },
-    inlinePublish: read.bool("INLINE_PUBLISH", true),
-    benchRoutes: read.bool("BENCH_ROUTES", false),
+    inlinePublish: read.bool(S.inlinePublish),
     commit: {
-      concurrency: read.int("OUTBOX_COMMIT_CONCURRENCY", DEFAULT_COMMIT_CONCURRENCY, {
-        min: 1,
-        max: 64,
-      }),
-      batchMax: read.int("OUTBOX_COMMIT_BATCH_MAX", DEFAULT_COMMIT_BATCH_MAX, {
-        min: 1,
-        max: 10_000,
-      }),
-      lingerMs: read.int("OUTBOX_COMMIT_LINGER_MS", DEFAULT_COMMIT_LINGER_MS, {
-        min: 0,
-        max: 1000,
-      }),
+      concurrency: read.int(S.commitConcurrency),
+      batchMax: read.int(S.commitBatchMax),
+      lingerMs: read.int(S.commitLingerMs),
     },
-    publishLingerMs: read.int("KAFKA_LINGER_MS", DEFAULT_PUBLISH_LINGER_MS, { min: 0, max: 1000 }),
-    inlineBudgetMs: read.int("INLINE_PUBLISH_BUDGET_MS", DEFAULT_INLINE_BUDGET_MS, { min: 0 }),
-    outboxRetentionMs: read.int("OUTBOX_RETENTION_HOURS", 168, { min: 0 }) * 3_600_000,
-    shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, { min: 100 }),
-    shutdownDrainMs: read.int("SHUTDOWN_DRAIN_MS", 2000, { min: 0, max: 60_000 }),
-    bodyReadTimeoutMs: read.int("BODY_READ_TIMEOUT_MS", DEFAULT_BODY_READ_TIMEOUT_MS, { min: 100 }),
-    maxInFlightPayments: read.int("MAX_INFLIGHT_PAYMENTS", DEFAULT_MAX_IN_FLIGHT_PAYMENTS, {
-      min: 1,
-    }),
-    bodyLimitBytes: read.int("BODY_LIMIT_BYTES", 64 * 1024, { min: 1024 }),
-    settlementUrl: read.httpUrl("SETTLEMENT_URL"),
-    breaker,
+    publishLingerMs: read.int(S.publishLingerMs),
+    inlineBudgetMs: read.int(S.inlineBudgetMs),
+    outboxRetentionMs: read.int(S.outboxRetentionHours) * 3_600_000,
+    shutdownTimeoutMs: read.int(S.shutdownTimeoutMs),
+    shutdownDrainMs: read.int(S.shutdownDrainMs),
+    bodyReadTimeoutMs: read.int(S.bodyReadTimeoutMs),
+    maxInFlightPayments: read.int(S.maxInFlightPayments),
+    bodyLimitBytes: read.int(S.bodyLimitBytes),
+    settlementUrl: read.url(S.settlementUrl),
+    breaker: readBreaker(env, problems),
   };
   if (config.kafka.requestTimeoutMs > deliveryTimeoutMs) {
     problems.push(
@@ -187,54 +137,6 @@ export function loadConfig(env: Env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
-}
-
-/** FAILPOINT=kill-after-commit:N (the exactly-once fault suite's); unset in production. */
-function readFailpoint(raw: string | undefined, problems: string[]): number | null {
-  if (raw === undefined || raw.trim() === "") return null;
-  const m = /^kill-after-commit:([1-9][0-9]{0,8})$/.exec(raw.trim());
-  if (!m) {
-    problems.push(`FAILPOINT must be kill-after-commit:<n> (n >= 1), got "${raw}"`);
-    return null;
-  }
-  return Number(m[1]);
-}
-
-/**
- * Reads every BREAKER_* variable named by the breaker's own field list, then lets the breaker
- * validate the whole; a rejected value is reported under its variable name.
- */
-function readBreaker(env: Env, problems: string[]): BreakerConfig {
-  const partial: Record<string, unknown> = {};
-  const backoff: Record<string, unknown> = {};
-  const before = problems.length;
-  for (const field of BREAKER_CONFIG_FIELDS) {
-    const raw = env[field.env]?.trim();
-    if (raw === undefined || raw === "") continue;
-    let value: unknown = raw.toUpperCase();
-    if (field.kind !== "enum") {
-      value = Number(raw);
-      if (!Number.isFinite(value)) {
-        problems.push(`${field.env} must be a number, got "${raw}"`);
-        continue;
-      }
-    }
-    const [top, nested] = field.key.split(".");
-    if (nested) backoff[nested] = value;
-    else partial[top!] = value;
-  }
-  if (Object.keys(backoff).length > 0) partial.openWaitBackoff = backoff;
-  if (problems.length > before) return DEFAULT_BREAKER_CONFIG;
-  try {
-    return validateBreakerConfig(partial as Partial<BreakerConfig>);
-  } catch (e) {
-    const message = (e as Error).message;
-    // The breaker names its camelCase field; operators set the variable.
-    const field = [...BREAKER_CONFIG_FIELDS].sort((x, y) => y.key.length - x.key.length)
-      .find((f) => message.includes(f.key.split(".").at(-1)!));
-    problems.push(field ? `${field.env}: ${message}` : message);
-    return DEFAULT_BREAKER_CONFIG;
-  }
 }
 
 /** A copy of the configuration that is safe to show (no secrets, no credentials). */

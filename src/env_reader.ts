@@ -1,7 +1,7 @@
 /**
- * Typed reads of an environment map for the programs' config modules (src/config.ts,
- * src/consumer/config.ts): each bad value is collected as a problem naming the variable and the
- * value, so one ConfigError can list them all.
+ * Typed reads of an environment map under the settings tables' reader (src/settings/setting.ts),
+ * which the programs' config modules use: each bad value is collected as a problem naming the
+ * variable and the value, so one ConfigError can list them all.
  */
 
 import { errorMessage } from "./error_message.ts";

@@ -1,9 +1,11 @@
 import { assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { loadConfig } from "../config.ts";
 import { ConfigError } from "../env_reader.ts";
-import { DEFAULT_DEDUPE_WINDOW } from "./dedupe_window.ts";
-import { DEFAULT_LAG_REFRESH_MS } from "./lag_monitor.ts";
+import { CONSUMER_SETTINGS } from "../settings/consumer.ts";
 import { loadConsumerConfig } from "./config.ts";
+
+const DEFAULT_DEDUPE_WINDOW = CONSUMER_SETTINGS.dedupeWindow.default;
+const DEFAULT_LAG_REFRESH_MS = CONSUMER_SETTINGS.lagRefreshMs.default;
 
 Deno.test("consumer config: defaults, with the service's Kafka defaults", () => {
   const c = loadConsumerConfig({});

@@ -5,9 +5,7 @@
  * copies usually arrive close together; a copy of an id older than the window passes as new, and
  * so does any copy after a restart (the window lives in memory only).
  */
-
-/** Default number of event ids remembered (about 15 MB of UUID text and map entries). */
-export const DEFAULT_DEDUPE_WINDOW = 100_000;
+import { CONSUMER_SETTINGS } from "../settings/consumer.ts";
 
 /** A bounded set of recently seen event ids. */
 export interface DedupeWindow {
@@ -22,7 +20,9 @@ export interface DedupeWindow {
 }
 
 /** Creates an empty window that remembers at most `capacity` ids. */
-export function createDedupeWindow(capacity: number = DEFAULT_DEDUPE_WINDOW): DedupeWindow {
+export function createDedupeWindow(
+  capacity: number = CONSUMER_SETTINGS.dedupeWindow.default,
+): DedupeWindow {
   if (!Number.isInteger(capacity) || capacity < 1) {
     throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
   }

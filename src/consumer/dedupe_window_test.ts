@@ -1,5 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import { createDedupeWindow, DEFAULT_DEDUPE_WINDOW } from "./dedupe_window.ts";
+import { CONSUMER_SETTINGS } from "../settings/consumer.ts";
+import { createDedupeWindow } from "./dedupe_window.ts";
 
 Deno.test("dedupe window: the first sighting is new, every later copy is a duplicate", () => {
   const w = createDedupeWindow(10);
@@ -65,6 +66,6 @@ Deno.test("dedupe window: capacity 1 and the default; a bad capacity is a RangeE
   assertEquals(one.seen("x"), true);
   assertEquals(one.seen("y"), false);
   assertEquals(one.seen("x"), false);
-  assertEquals(createDedupeWindow().capacity, DEFAULT_DEDUPE_WINDOW);
+  assertEquals(createDedupeWindow().capacity, CONSUMER_SETTINGS.dedupeWindow.default);
   for (const bad of [0, -1, 1.5, NaN]) assertThrows(() => createDedupeWindow(bad), RangeError);
 });

@@ -7,11 +7,9 @@
 import type { PartitionCommit, PartitionWatermarks } from "../kafka/group_consumer.ts";
 import type { Logger } from "../log.ts";
 import { createOutageLog } from "../outage_log.ts";
+import { CONSUMER_SETTINGS } from "../settings/consumer.ts";
 import type { ConsumerMetrics } from "./consumer_metrics.ts";
 import { groupLag, type PartitionLag, type ResetPolicy } from "./lag.ts";
-
-/** Default time between two lag refreshes (one admin round trip each). */
-export const DEFAULT_LAG_REFRESH_MS = 5000;
 
 /** Options of `createLagMonitor`. */
 export interface LagMonitorOptions {
@@ -42,7 +40,7 @@ export interface LagMonitor {
 
 /** Creates a stopped lag monitor. */
 export function createLagMonitor(opts: LagMonitorOptions): LagMonitor {
-  const intervalMs = opts.intervalMs ?? DEFAULT_LAG_REFRESH_MS;
+  const intervalMs = opts.intervalMs ?? CONSUMER_SETTINGS.lagRefreshMs.default;
   const setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
   const clearTimer = opts.clearTimer ??
     ((id) => clearTimeout(id as ReturnType<typeof setTimeout>));

@@ -12,6 +12,7 @@ import type { Ingest } from "../outbox/ingest.ts";
 import type { Relay } from "../outbox/relay.ts";
 import type { OutboxStats } from "../outbox/repository.ts";
 import type { ReconcileReport } from "../reconcile/reconcile.ts";
+import { SERVICE_SETTINGS } from "../settings/service.ts";
 import { breakerRoutes } from "./breaker_routes.ts";
 import { problemHandler, unmatchedRoute } from "./error_handler.ts";
 import { healthRoutes } from "./health_routes.ts";
@@ -51,11 +52,6 @@ export interface AppDeps {
   chartHistory?: Pick<ChartHistory, "view">;
 }
 
-/** Default of `AppDeps.bodyReadTimeoutMs`; `config.ts` sets it from BODY_READ_TIMEOUT_MS. */
-export const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
-/** Default of `AppDeps.maxInFlightPayments`; `config.ts` sets it from MAX_INFLIGHT_PAYMENTS. */
-export const DEFAULT_MAX_IN_FLIGHT_PAYMENTS = 1024;
-
 /** Creates the HTTP application from its route modules; the one place they are put together. */
 export function createApp(deps: AppDeps): Hono {
   const { db, metrics, logger, breakers, adminToken } = deps;
@@ -74,9 +70,9 @@ export function createApp(deps: AppDeps): Hono {
       metrics,
       logger,
       retryAfter,
-      maxInFlight: deps.maxInFlightPayments ?? DEFAULT_MAX_IN_FLIGHT_PAYMENTS,
-      bodyLimitBytes: deps.bodyLimitBytes ?? 64 * 1024,
-      bodyReadTimeoutMs: deps.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS,
+      maxInFlight: deps.maxInFlightPayments ?? SERVICE_SETTINGS.maxInFlightPayments.default,
+      bodyLimitBytes: deps.bodyLimitBytes ?? SERVICE_SETTINGS.bodyLimitBytes.default,
+      bodyReadTimeoutMs: deps.bodyReadTimeoutMs ?? SERVICE_SETTINGS.bodyReadTimeoutMs.default,
     }),
   );
   app.route("/circuit-breaker", breakerRoutes({ breakers, logger, adminToken }));

@@ -13,6 +13,7 @@ import type { Db } from "./db.ts";
 import { createBatcher } from "./batcher.ts";
 import { createRowPublisher, type PublishableRow, type PublishErrors } from "./publish_rows.ts";
 import { abandonClaims } from "./claims.ts";
+import { SERVICE_SETTINGS } from "../settings/service.ts";
 import {
   type AcceptOutcome,
   markPublished,
@@ -22,18 +23,8 @@ import {
 } from "./repository.ts";
 import { withDeadline } from "../deadline.ts";
 
-/** Outbox transactions running at once (group commit). */
-export const DEFAULT_COMMIT_CONCURRENCY = 2;
-/** Largest group commit: events per outbox transaction. */
-export const DEFAULT_COMMIT_BATCH_MAX = 256;
 /** Largest inline publish: records per Kafka produce request. */
 export const DEFAULT_PUBLISH_BATCH_MAX = 500;
-/**
- * Longest an inline publish batch waits for more records (as Kafka's `linger.ms`). 0: batches form
- * while the batches before them are in flight, one per publisher lane; a linger of 5 ms held every
- * batch back for a timer and bound the healthy phase to about 5,000 req/s at 64 connections.
- */
-export const DEFAULT_PUBLISH_LINGER_MS = 0;
 /**
  * Longest the PUBLISHED marks of inline publishes wait to be written together. No answer waits for
  * them (`unmarkedSince` covers replays meanwhile), so a few ms cost no latency; they turn a mark
@@ -41,10 +32,6 @@ export const DEFAULT_PUBLISH_LINGER_MS = 0;
  * load) into one per 10 ms: Postgres 87-103 -> 40 µs per event in interleaved runs.
  */
 export const MARK_LINGER_MS = 10;
-/** Longest a group commit waits for more events (0: commit as soon as a slot is free). */
-export const DEFAULT_COMMIT_LINGER_MS = 0;
-/** Longest an answer waits for Kafka. */
-export const DEFAULT_INLINE_BUDGET_MS = 1000;
 /**
  * Inline publish batches in flight at most. `publishConcurrency` at a time (one per publisher
  * lane) while Kafka answers within the inline budget; a batch that has outlived the budget no
@@ -120,7 +107,7 @@ export interface Ingest {
 export function createIngest(opts: IngestOptions): Ingest {
   const { db, breaker, logger } = opts;
   const inline = opts.inline ?? true;
-  const budgetMs = opts.inlineBudgetMs ?? DEFAULT_INLINE_BUDGET_MS;
+  const budgetMs = opts.inlineBudgetMs ?? SERVICE_SETTINGS.inlineBudgetMs.default;
   const publishConcurrency = opts.publishConcurrency ?? 1;
   const publishRows = createRowPublisher(opts);
   const inFlight = new Set<Promise<unknown>>();
@@ -145,9 +132,9 @@ export function createIngest(opts: IngestOptions): Ingest {
         leaseMs: opts.leaseMs,
       }),
     {
-      maxBatch: opts.commitBatchMax ?? DEFAULT_COMMIT_BATCH_MAX,
-      concurrency: opts.commitConcurrency ?? DEFAULT_COMMIT_CONCURRENCY,
-      lingerMs: opts.commitLingerMs ?? DEFAULT_COMMIT_LINGER_MS,
+      maxBatch: opts.commitBatchMax ?? SERVICE_SETTINGS.commitBatchMax.default,
+      concurrency: opts.commitConcurrency ?? SERVICE_SETTINGS.commitConcurrency.default,
+      lingerMs: opts.commitLingerMs ?? SERVICE_SETTINGS.commitLingerMs.default,
     },
   );
   // Inline publishes of concurrent requests go to Kafka as batches, one breaker call each, one
@@ -167,7 +154,7 @@ export function createIngest(opts: IngestOptions): Ingest {
         publishConcurrency,
         opts.publishMaxInFlight ?? DEFAULT_PUBLISH_MAX_IN_FLIGHT,
       ),
-      lingerMs: opts.publishLingerMs ?? DEFAULT_PUBLISH_LINGER_MS,
+      lingerMs: opts.publishLingerMs ?? SERVICE_SETTINGS.publishLingerMs.default,
     },
   );
 

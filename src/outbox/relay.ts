@@ -12,6 +12,7 @@ import type { Db, Leadership } from "./db.ts";
 import { createRowPublisher, type PublishErrors } from "./publish_rows.ts";
 import { createRecovery } from "./recovery.ts";
 import { abandonClaims, claimRows } from "./claims.ts";
+import { SERVICE_SETTINGS } from "../settings/service.ts";
 import {
   markPublished,
   type OutboxRow,
@@ -20,11 +21,6 @@ import {
   releaseClaims,
   scanPending,
 } from "./repository.ts";
-
-/** Rows per relay batch (one Kafka produce request). */
-export const DEFAULT_RELAY_BATCH_SIZE = 500;
-/** Wait between looks at the outbox while nothing wakes the relay. */
-export const DEFAULT_RELAY_POLL_INTERVAL_MS = 250;
 
 /** Options of the relay. */
 export interface RelayOptions {
@@ -81,8 +77,8 @@ const RECOVERY_INTERVAL_MS = 1000;
 /** Creates the relay; call `start()` to run it. */
 export function createRelay(opts: RelayOptions): Relay {
   const { db, breaker, publisher, logger } = opts;
-  const batchSize = opts.batchSize ?? DEFAULT_RELAY_BATCH_SIZE;
-  const pollMs = opts.pollIntervalMs ?? DEFAULT_RELAY_POLL_INTERVAL_MS;
+  const batchSize = opts.batchSize ?? SERVICE_SETTINGS.relayBatchSize.default;
+  const pollMs = opts.pollIntervalMs ?? SERVICE_SETTINGS.relayPollIntervalMs.default;
   const publishRows = createRowPublisher(opts);
   const leaderRetryMs = opts.leaderRetryMs ?? 2000;
   const retentionMs = opts.retentionMs ?? 0;

@@ -1,10 +1,10 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { ConfigError, type Env } from "../env_reader.ts";
-import {
-  DEFAULT_SETTLEMENT_GROUP,
-  DEFAULT_SETTLEMENT_PORT,
-  loadSettlementConfig,
-} from "./config.ts";
+import { SETTLEMENT_SETTINGS } from "../settings/settlement.ts";
+import { loadSettlementConfig } from "./config.ts";
+
+const DEFAULT_SETTLEMENT_PORT = SETTLEMENT_SETTINGS.port.default;
+const DEFAULT_SETTLEMENT_GROUP = SETTLEMENT_SETTINGS.groupId.default;
 
 const BASE: Env = { DATABASE_URL: "postgres://settle@127.0.0.1:5432/payments" };
 

@@ -126,7 +126,6 @@ Deno.test("compose passes the service only variables src/config.ts reads", async
 const LEFT_AT_DEFAULT = new Set([
   "HOST",
   "DATA_DIR",
-  "BENCH_ROUTES",
   "DATABASE_SCHEMA",
   "DATABASE_POOL_SIZE",
   "KAFKA_CLIENT_ID",
