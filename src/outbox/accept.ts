@@ -5,6 +5,7 @@
  */
 import type { Db, Queryable } from "./db.ts";
 import type { AcceptOutcome, NewEvent, OutboxStatus } from "./repository.ts";
+import { DEFAULT_CLAIM_LEASE_MS } from "../settings/service.ts";
 
 /** Options of `acceptEvents`. */
 export interface AcceptOptions {
@@ -28,7 +29,7 @@ export async function acceptEvents(
   // One statement either way, committed on its own (no BEGIN and COMMIT round trips).
   const inserted = claimFor === null
     ? await insertUnclaimed(db, events)
-    : await insertClaiming(db, events, claimFor, opts.leaseMs ?? 30_000);
+    : await insertClaiming(db, events, claimFor, opts.leaseMs ?? DEFAULT_CLAIM_LEASE_MS);
   return await outcomes(db, events, inserted, claimFor);
 }
 

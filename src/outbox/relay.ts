@@ -12,7 +12,7 @@ import type { Db, Leadership } from "./db.ts";
 import { createRowPublisher, type PublishErrors } from "./publish_rows.ts";
 import { createRecovery } from "./recovery.ts";
 import { abandonClaims, claimRows } from "./claims.ts";
-import { SERVICE_SETTINGS } from "../settings/service.ts";
+import { DEFAULT_CLAIM_LEASE_MS, SERVICE_SETTINGS } from "../settings/service.ts";
 import {
   markPublished,
   type OutboxRow,
@@ -83,7 +83,7 @@ export function createRelay(opts: RelayOptions): Relay {
   const leaderRetryMs = opts.leaderRetryMs ?? 2000;
   const retentionMs = opts.retentionMs ?? 0;
   const tx = publisher.transactional;
-  const leaseMs = opts.leaseMs ?? 30_000;
+  const leaseMs = opts.leaseMs ?? DEFAULT_CLAIM_LEASE_MS;
   // Every instance recovers, leader or not: a stalled leader must not hold recovery back.
   const recovery = tx
     ? createRecovery({

@@ -184,3 +184,8 @@ export const SERVICE_SETTINGS = Object.freeze({
       "page's settlement panel",
   }),
 });
+
+/** OUTBOX_CLAIM_LEASE_MS when unset and KAFKA_DELIVERY_TIMEOUT_MS is at its default. */
+export const DEFAULT_CLAIM_LEASE_MS = afterDeliveryDeadline(
+  SERVICE_SETTINGS.deliveryTimeoutMs.default,
+);

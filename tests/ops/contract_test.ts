@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { BREAKER_CONFIG_FIELDS, DEFAULT_BREAKER_CONFIG } from "../../src/breaker/config.ts";
 import { CONSUMER_METRIC_NAMES } from "../../src/consumer/consumer_metrics.ts";
+import { SERVICE_SETTINGS } from "../../src/settings/service.ts";
 import {
   createSettlementMetrics,
   SETTLEMENT_METRIC_NAMES,
@@ -94,26 +95,17 @@ Deno.test("the settlement registry serves every payment-settlement family with t
   assertEquals(problems, []);
 });
 
-/**
- * Environment variable names the service reads: upper-snake string literals of src/config.ts
- * plus the breaker's own field list (src/breaker/config.ts).
- */
-async function configVariables(): Promise<Set<string>> {
-  const source = await readRepoText("src/config.ts");
+/** Environment variable names the service reads: its settings table and the breaker's fields. */
+function configVariables(): Set<string> {
   return new Set([
-    ...[
-      ...source.matchAll(/"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[A-Z]{4,})"/g),
-      ...source.matchAll(/env\.([A-Z][A-Z0-9_]*)/g),
-    ]
-      .map((m) => m[1]!)
-      .filter((n) => !["COUNT_BASED", "TIME_BASED"].includes(n)),
+    ...Object.values(SERVICE_SETTINGS).map((s) => s.env),
     ...BREAKER_CONFIG_FIELDS.map((f) => f.env),
   ]);
 }
 
 Deno.test("compose passes the service only variables src/config.ts reads", async () => {
   const { compose } = await loadCompose();
-  const read = await configVariables();
+  const read = configVariables();
   assert(
     read.has("DATABASE_URL") && read.has("BREAKER_FAILURE_RATE_THRESHOLD"),
     [...read].join(","),
@@ -145,9 +137,7 @@ const LEFT_AT_DEFAULT = new Set([
 Deno.test("every variable src/config.ts reads is passed by compose or deliberately left at its default", async () => {
   const { compose } = await loadCompose();
   const passed = new Set(Object.keys(serviceEnv(compose.services["payment-ingest"]!)));
-  const unhandled = [...await configVariables()].filter((v) =>
-    !passed.has(v) && !LEFT_AT_DEFAULT.has(v)
-  );
+  const unhandled = [...configVariables()].filter((v) => !passed.has(v) && !LEFT_AT_DEFAULT.has(v));
   assertEquals(
     unhandled,
     [],
