@@ -16,7 +16,6 @@ import { isPerRecordError, KAFKA_PUBLISH_ERRORS, StaleOwnerError } from "./kafka
 import { readTopic } from "./kafka/topic_reader.ts";
 import { errorMessage } from "./error_message.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { instrumentPublisher } from "./metrics/instrumented_publisher.ts";
 import { createChartHistory } from "./metrics/chart_history.ts";
 import { createMetrics } from "./metrics/metrics.ts";
 import { createPostgresDb, type Db } from "./outbox/db.ts";
@@ -82,38 +81,37 @@ export async function startService(
   // At-least-once: inline publishes spread over KAFKA_INLINE_PRODUCERS producers, each sending
   // one batch at a time (publisher_pool.ts); exactly-once: one transactional producer.
   const lanes = exactlyOnce ? 1 : config.kafka.inlineProducers;
-  const publisher = instrumentPublisher(
-    exactlyOnce
-      ? createKafkaPublisher({
+  const publisher = exactlyOnce
+    ? createKafkaPublisher({
+      ...config.kafka,
+      logger,
+      transactional: {
+        instanceId,
+        transactionTimeoutMs: config.transactionTimeoutMs,
+        killAfterCommit: config.killAfterCommit,
+      },
+    })
+    : createPublisherPool(Array.from({ length: lanes }, (_, i) =>
+      createKafkaPublisher({
         ...config.kafka,
+        clientId: i === 0 ? config.kafka.clientId : `${config.kafka.clientId}-${i + 1}`,
         logger,
-        transactional: {
-          instanceId,
-          transactionTimeoutMs: config.transactionTimeoutMs,
-          killAfterCommit: config.killAfterCommit,
-        },
-      })
-      : createPublisherPool(Array.from({ length: lanes }, (_, i) =>
-        createKafkaPublisher({
-          ...config.kafka,
-          clientId: i === 0 ? config.kafka.clientId : `${config.kafka.clientId}-${i + 1}`,
-          logger,
-        }))),
-    metrics,
-  );
+      })));
   // At-least-once: the relay sends on a producer of its own, so a drain's batches of hundreds
   // of records never queue ahead of clients' inline publishes (a producer sends one batch at a
   // time, send_queue.ts). Per-key order does not rest on the producer: a row is published
   // inline only when no older row of its key is pending. Exactly-once keeps one producer, whose
   // transactional.id owns the claims of both paths.
-  const relayPublisher = exactlyOnce ? publisher : instrumentPublisher(
-    createKafkaPublisher({ ...config.kafka, clientId: `${config.kafka.clientId}-relay`, logger }),
-    metrics,
-  );
+  const relayPublisher = exactlyOnce
+    ? publisher
+    : createKafkaPublisher({ ...config.kafka, clientId: `${config.kafka.clientId}-relay`, logger });
+  // Every publish of either path is timed into kafka_publish_duration_seconds (publish_rows.ts).
+  const observePublish = metrics.observePublish.bind(metrics);
   const relay = createRelay({
     db,
     breaker,
     publisher: relayPublisher,
+    observePublish,
     errors: KAFKA_PUBLISH_ERRORS,
     logger,
     batchSize: config.relay.batchSize,
@@ -141,6 +139,7 @@ export async function startService(
     db,
     breaker,
     publisher,
+    observePublish,
     errors: KAFKA_PUBLISH_ERRORS,
     logger,
     instanceId,

@@ -15,7 +15,7 @@ import { createKafkaPublisher } from "../../src/kafka/kafkajs_publisher.ts";
 import type { OutboundRecord } from "../../src/kafka/publisher.ts";
 import { createTopic, deleteGroups, deleteTopic } from "../../src/testing/kafka_admin.ts";
 import { silentLogger } from "../../src/log.ts";
-import { toRecord } from "../../src/outbox/kafka_record.ts";
+import { toRecord } from "../../src/outbox/publish_rows.ts";
 import { spawnService } from "../lib/service_process.ts";
 import { readStat } from "./cpu.ts";
 

@@ -14,7 +14,7 @@ import { kafkaClient } from "../../src/kafka/client.ts";
 import { createPostgresDb, type Db } from "../../src/outbox/db.ts";
 import { migrate } from "../../src/outbox/migrations.ts";
 import { createTopic, deleteGroups, deleteTopic } from "../../src/testing/kafka_admin.ts";
-import { toRecord } from "../../src/outbox/kafka_record.ts";
+import { toRecord } from "../../src/outbox/publish_rows.ts";
 import { addDays, businessDayOf, dayBounds } from "../../src/settlement/business_day.ts";
 import { spawnService } from "../lib/service_process.ts";
 import { freePort } from "../lib/util.ts";

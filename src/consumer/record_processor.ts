@@ -8,7 +8,7 @@ import type { Logger } from "../log.ts";
 import type { ConsumerMetrics } from "./consumer_metrics.ts";
 import type { DedupeWindow } from "./dedupe_window.ts";
 
-/** The header the outbox puts the event id in (src/outbox/kafka_record.ts). */
+/** The header the outbox puts the event id in (src/outbox/publish_rows.ts, toRecord). */
 export const EVENT_ID_HEADER = "eventId";
 
 /**

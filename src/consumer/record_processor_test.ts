@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import type { ConsumedRecord } from "../kafka/group_consumer.ts";
 import { silentLogger } from "../log.ts";
-import { toRecord } from "../outbox/kafka_record.ts";
+import { toRecord } from "../outbox/publish_rows.ts";
 import { createDedupeWindow } from "./dedupe_window.ts";
 import { createRecordProcessor, eventIdOf } from "./record_processor.ts";
 

@@ -4,14 +4,15 @@
  * Kafka's state never causes a lost or refused event.
  */
 import { acceptEvents } from "./accept.ts";
-import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { REFUSING_STATES } from "../breaker/states.ts";
-import type { Publisher } from "../kafka/publisher.ts";
-import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Db } from "./db.ts";
 import { createBatcher } from "./batcher.ts";
-import { createRowPublisher, type PublishableRow, type PublishErrors } from "./publish_rows.ts";
+import {
+  createRowPublisher,
+  type PublishableRow,
+  type RowPublisherOptions,
+} from "./publish_rows.ts";
 import { abandonClaims } from "./claims.ts";
 import { SERVICE_SETTINGS } from "../settings/service.ts";
 import {
@@ -52,13 +53,8 @@ export type IngestResult =
   | { kind: "conflict"; createdAt: Date };
 
 /** Options of the ingest path. */
-export interface IngestOptions {
+export interface IngestOptions extends RowPublisherOptions {
   db: Db;
-  breaker: CircuitBreaker;
-  publisher: Publisher;
-  /** How publish errors are read (which records Kafka will never accept). */
-  errors: PublishErrors;
-  logger: Logger;
   /** Identifies this instance's inline claims. */
   instanceId: string;
   /** Publish inline at all (false: every event goes through the relay). */

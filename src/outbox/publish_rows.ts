@@ -1,15 +1,15 @@
 /**
  * The one way outbox rows reach Kafka: as one batch through the breaker, with records the broker
  * will never accept found one by one and set aside (dead-lettered), so they cannot hold back the
- * rows behind them. Ingest's inline publish and the relay both call it.
+ * rows behind them. Ingest's inline publish and the relay both call it. Also how a row becomes a
+ * Kafka record (key = payment id; event id and type in headers) and where each publish is timed.
  */
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { CallNotPermittedError } from "../breaker/errors.ts";
-import type { Publisher } from "../kafka/publisher.ts";
+import type { OutboundRecord, Publisher } from "../kafka/publisher.ts";
 import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Queryable } from "./db.ts";
-import { type RecordSource, toRecord } from "./kafka_record.ts";
 import { markDeadLettered } from "./repository.ts";
 
 /** How to read a publish error; the Kafka adapter's classification, handed in by `main.ts`. */
@@ -20,6 +20,29 @@ export interface PublishErrors {
   describe(e: unknown): string;
   /** Exactly-once: true when the rows' transaction has an unknown outcome (recovery's job). */
   isUncertain?(e: unknown): boolean;
+}
+
+/** The fields of a row that the Kafka record is built from. */
+export interface RecordSource {
+  id: string;
+  aggregateid: string;
+  type: string;
+  payload: string;
+}
+
+/**
+ * Builds the Kafka record of one outbox row. Exactly-once adds the `owner` header (the
+ * transactional.id that published it), for operators tracing a recovery.
+ */
+export function toRecord(row: RecordSource, owner?: string): OutboundRecord {
+  const headers: Record<string, string> = {
+    eventId: row.id,
+    eventType: row.type,
+    aggregateType: "payment",
+    contentType: "application/json",
+  };
+  if (owner) headers.owner = owner;
+  return { eventId: row.id, key: row.aggregateid, value: row.payload, headers };
 }
 
 /** A row to publish: the record's fields and its place in the outbox. */
@@ -53,6 +76,8 @@ export interface RowPublisherOptions {
   publisher: Publisher;
   errors: PublishErrors;
   logger: Logger;
+  /** Told of each publish Kafka was asked for: its outcome, duration and number of records. */
+  observePublish?: (outcome: "success" | "failure", seconds: number, records: number) => void;
 }
 
 /** Publishes rows through the breaker; never throws. */
@@ -63,9 +88,20 @@ export function createRowPublisher(opts: RowPublisherOptions): PublishRows {
   const { db, breaker, publisher, errors, logger } = opts;
   const tx = publisher.transactional;
   const isUncertain = (e: unknown) => errors.isUncertain?.(e) ?? false;
+  const observe = opts.observePublish;
   const send = (rows: PublishableRow[]) => {
     const owner = tx ? rows[0]?.claimedBy ?? undefined : undefined;
-    return breaker.execute(() => publisher.publish(rows.map((r) => toRecord(r, owner)), owner));
+    return breaker.execute(async () => {
+      const records = rows.map((r) => toRecord(r, owner));
+      const start = performance.now();
+      try {
+        await publisher.publish(records, owner);
+      } catch (e) {
+        observe?.("failure", (performance.now() - start) / 1000, records.length);
+        throw e;
+      }
+      observe?.("success", (performance.now() - start) / 1000, records.length);
+    });
   };
 
   const failure = (e: unknown) => {

@@ -4,12 +4,9 @@
  * without publishing an event twice or out of order. In HALF_OPEN it is the breaker's probe.
  */
 import { REFUSING_STATES } from "../breaker/states.ts";
-import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
-import type { Publisher } from "../kafka/publisher.ts";
-import type { Logger } from "../log.ts";
 import { errorMessage } from "../error_message.ts";
 import type { Db, Leadership } from "./db.ts";
-import { createRowPublisher, type PublishErrors } from "./publish_rows.ts";
+import { createRowPublisher, type RowPublisherOptions } from "./publish_rows.ts";
 import { createRecovery } from "./recovery.ts";
 import { abandonClaims, claimRows } from "./claims.ts";
 import { DEFAULT_CLAIM_LEASE_MS, SERVICE_SETTINGS } from "../settings/service.ts";
@@ -23,13 +20,8 @@ import {
 } from "./repository.ts";
 
 /** Options of the relay. */
-export interface RelayOptions {
+export interface RelayOptions extends RowPublisherOptions {
   db: Db;
-  breaker: CircuitBreaker;
-  publisher: Publisher;
-  /** How publish errors are read (which records Kafka will never accept). */
-  errors: PublishErrors;
-  logger: Logger;
   batchSize?: number;
   pollIntervalMs?: number;
   /** Wait between attempts to become leader while another instance leads. */

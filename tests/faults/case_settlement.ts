@@ -10,7 +10,7 @@ import { freePort, sleep, suffix } from "../../scripts/lib/util.ts";
 import { kafkaClient } from "../../src/kafka/client.ts";
 import { errorMessage } from "../../src/error_message.ts";
 import { readTopic } from "../../src/kafka/topic_reader.ts";
-import { toRecord } from "../../src/outbox/kafka_record.ts";
+import { toRecord } from "../../src/outbox/publish_rows.ts";
 import { businessDayOf } from "../../src/settlement/business_day.ts";
 import { computeStatements } from "../../src/settlement/statements.ts";
 import { reconcileDay } from "../../src/settlement/three_way.ts";

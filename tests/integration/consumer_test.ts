@@ -13,7 +13,7 @@ import { createGroupConsumer } from "../../src/kafka/group_consumer.ts";
 import type { OutboundRecord, Publisher } from "../../src/kafka/publisher.ts";
 import { deleteGroups } from "../../src/testing/kafka_admin.ts";
 import { silentLogger } from "../../src/log.ts";
-import { toRecord } from "../../src/outbox/kafka_record.ts";
+import { toRecord } from "../../src/outbox/publish_rows.ts";
 import { KAFKA_BROKERS, REAL_IO, uniqueName, waitFor, withTestTopic } from "./helpers.ts";
 
 const brokers = KAFKA_BROKERS.split(",");

@@ -9,7 +9,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { kafkaClient } from "../../src/kafka/client.ts";
 import { silentLogger } from "../../src/log.ts";
-import { toRecord } from "../../src/outbox/kafka_record.ts";
+import { toRecord } from "../../src/outbox/publish_rows.ts";
 import { addDays, businessDayOf, dayBounds } from "../../src/settlement/business_day.ts";
 import { loadSettlementConfig } from "../../src/settlement/config.ts";
 import { type RunningSettlement, startSettlement } from "../../src/settlement/main.ts";
