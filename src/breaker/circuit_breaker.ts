@@ -1,13 +1,8 @@
 /** The circuit breaker state machine: admits or rejects calls and moves between the seven states. */
 
 import { type Clock, MAX_TIMER_MS, realClock, steady } from "./clock.ts";
-import {
-  type BreakerConfig,
-  type BreakerConfigSnapshot,
-  configSnapshot,
-  validateBreakerConfig,
-} from "./config.ts";
-import { CallNotPermittedError, IllegalTransitionError } from "./errors.ts";
+import { type BreakerConfig, configSnapshot, validateBreakerConfig } from "./config.ts";
+import { CallNotPermittedError, IllegalTransitionError, messageOf } from "./errors.ts";
 import { createEventHub, type EventHub } from "./event_hub.ts";
 import { createRunningCalls, type RunningCall, type RunningCalls } from "./running_calls.ts";
 import type {
@@ -16,13 +11,19 @@ import type {
   BreakerEventListener,
   RecentEventsFilter,
 } from "./events.ts";
+import { exceededReason, type HealthPolicy } from "./health.ts";
 import {
-  evaluateHealth,
-  halfOpenVerdict,
-  type HealthPolicy,
-  isUnhealthy,
-  type WindowHealth,
-} from "./health.ts";
+  type BreakerSnapshot,
+  type BreakerTotals,
+  msUntil,
+  NO_STATS,
+  type RateWindow,
+  type WindowStats,
+} from "./snapshot.ts";
+import type { BreakerCore, Entry, StateFactory, StateHandler } from "./state_handler.ts";
+import { closedState, disabledState, metricsOnlyState } from "./admitting_states.ts";
+import { forcedOpenState, openState } from "./refusing_states.ts";
+import { forcedHalfOpenState, halfOpenState } from "./trial_states.ts";
 import {
   allowedTargets,
   BREAKER_STATES,
@@ -31,17 +32,18 @@ import {
   isLegalTransition,
   REFUSING_STATES,
 } from "./states.ts";
-import {
-  type CallOutcome,
-  createCountWindow,
-  createTimeWindow,
-  EMPTY_COUNTS,
-  type SlidingWindow,
-  type WindowCounts,
-} from "./window.ts";
+import { type CallOutcome, createCountWindow, createTimeWindow } from "./window.ts";
 
 /** Re-exported so callers need only this module for the breaker's public types. */
-export type { BreakerConfig, BreakerEvent, BreakerState, Clock };
+export type {
+  BreakerConfig,
+  BreakerEvent,
+  BreakerSnapshot,
+  BreakerState,
+  BreakerTotals,
+  Clock,
+  RateWindow,
+};
 
 /** Construction options that are not settings: injected time, randomness and error reporting. */
 export interface CircuitBreakerOptions {
@@ -61,163 +63,22 @@ export interface TransitionOptions {
   ttlMs?: number;
 }
 
-/**
- * All-time counters; each settled execute() lands in exactly one bucket, so a slow success is
- * counted in slowSuccessful only, not also in successful.
- */
-export interface BreakerTotals {
-  successful: number;
-  failed: number;
-  slowSuccessful: number;
-  slowFailed: number;
-  ignored: number;
-  notPermitted: number;
-}
-
-/** What a snapshot's rates were computed over, so that a reader can explain them. */
-export interface RateWindow {
-  /**
-   * `sliding-window`: the state's window of recent calls; `half-open-trials`: the trial calls of a
-   * half-open period; `none`: the state records no window (DISABLED, FORCED_OPEN).
-   */
-  readonly calls: "sliding-window" | "half-open-trials" | "none";
-  /** True in OPEN: the rates are those of the calls that opened the breaker, kept while it waits. */
-  readonly atOpening: boolean;
-  /** The rates are null while the window holds fewer calls than this. */
-  readonly minimumNumberOfCalls: number;
-}
-
-/** A JSON-serialisable view for the admin API and metrics. */
-export interface BreakerSnapshot {
-  name: string;
-  state: BreakerState;
-  /** Incremented on every state entry (and reset); results of older generations skip the window. */
-  generation: number;
-  /** Wall-clock epoch ms when the current state was entered. */
-  stateSince: number;
-  /** Percent 0-100 over the current window; null below the minimum number of calls. */
-  failureRate: number | null;
-  slowCallRate: number | null;
-  /** What the two rates and the window counts below cover. */
-  rateWindow: RateWindow;
-  /** Window counts, Resilience4j-style: failedCalls and slowCalls both include slowFailedCalls. */
-  bufferedCalls: number;
-  failedCalls: number;
-  slowCalls: number;
-  slowFailedCalls: number;
-  successfulCalls: number;
-  /** All-time, same as totals.notPermitted. */
-  notPermittedCalls: number;
-  totals: BreakerTotals;
-  /** Wall-clock epoch ms when the current OPEN period began; null in any other state. */
-  openedAt: number | null;
-  /** Remaining OPEN wait, or remaining TTL in FORCED_OPEN; null when no end is scheduled. */
-  retryAfterMs: number | null;
-  /** Wall-clock epoch ms at which an operator's TTL returns the breaker to CLOSED. */
-  ttlExpiresAt: number | null;
-  halfOpenTrialsInFlight: number;
-  /** Openings since the breaker was last CLOSED; drives the backoff. */
-  consecutiveOpenings: number;
-  config: BreakerConfigSnapshot;
-}
-
-/** A window's counts with the verdict of its policy. */
-interface WindowStats {
-  readonly counts: WindowCounts;
-  readonly health: WindowHealth;
-  readonly window: RateWindow;
-}
-
-/** Each state carries only what it needs; timers are cleared when the state is left. */
-type StateData =
-  | { readonly kind: "CLOSED"; readonly window: SlidingWindow }
-  | {
-    readonly kind: "OPEN";
-    /** Wall clock, for people. */
-    readonly openedAt: number;
-    /** Monotonic: when the wait ends. */
-    readonly retryAt: number;
-    /** The stats that opened the breaker, shown while OPEN instead of an empty window. */
-    readonly trippedBy: WindowStats;
-    timer: unknown;
-  }
-  | {
-    readonly kind: "HALF_OPEN";
-    readonly window: SlidingWindow;
-    /** Monotonic: undecided by then -> OPEN. */
-    readonly deadline: number;
-    /** Trials admitted and not released; reaching the permit count closes admission. */
-    admitted: number;
-    inFlight: number;
-    timer: unknown;
-  }
-  | { readonly kind: "DISABLED" }
-  | {
-    readonly kind: "METRICS_ONLY";
-    readonly window: SlidingWindow;
-    failureExceeded: boolean;
-    slowExceeded: boolean;
-  }
-  | { readonly kind: "FORCED_OPEN" }
-  | { readonly kind: "FORCED_HALF_OPEN"; readonly window: SlidingWindow; inFlight: number };
-
 // The four outcomes, shared instead of allocated per call.
 const SUCCESS: CallOutcome = Object.freeze({ failed: false, slow: false });
 const SLOW_SUCCESS: CallOutcome = Object.freeze({ failed: false, slow: true });
 const FAILURE: CallOutcome = Object.freeze({ failed: true, slow: false });
 const SLOW_FAILURE: CallOutcome = Object.freeze({ failed: true, slow: true });
 
-const NO_STATS: WindowStats = Object.freeze({
-  counts: EMPTY_COUNTS,
-  health: Object.freeze({
-    failureRate: null,
-    slowCallRate: null,
-    failureRateExceeded: false,
-    slowCallRateExceeded: false,
-  }),
-  window: Object.freeze({ calls: "none", atOpening: false, minimumNumberOfCalls: 0 }),
-});
-
-const MAX_ERROR_MESSAGE = 1_000;
-
-const pct = (rate: number | null): string => `${Math.round((rate ?? 0) * 10) / 10}%`;
-
-const messageOf = (error: unknown): string => {
-  try {
-    const text = error instanceof Error ? error.message : String(error);
-    return text.length > MAX_ERROR_MESSAGE ? `${text.slice(0, MAX_ERROR_MESSAGE)}...` : text;
-  } catch {
-    return "(unprintable error)";
-  }
+/** Each state's handler, made when the breaker enters it. */
+const STATES: { readonly [S in BreakerState]: StateFactory } = {
+  CLOSED: closedState,
+  OPEN: openState,
+  HALF_OPEN: halfOpenState,
+  DISABLED: disabledState,
+  METRICS_ONLY: metricsOnlyState,
+  FORCED_OPEN: forcedOpenState,
+  FORCED_HALF_OPEN: forcedHalfOpenState,
 };
-
-/** Whole ms left until `deadline`, rounded up so a client told to retry after it is never early. */
-const msUntil = (deadline: number, now: number): number => Math.max(0, Math.ceil(deadline - now));
-
-const exceededReason = (health: WindowHealth, config: BreakerConfig): string =>
-  [
-    health.failureRateExceeded
-      ? `failure rate ${pct(health.failureRate)} >= ${config.failureRateThreshold}%`
-      : null,
-    health.slowCallRateExceeded
-      ? `slow call rate ${pct(health.slowCallRate)} >= ${config.slowCallRateThreshold}%`
-      : null,
-  ].filter((s) => s !== null).join(", ");
-
-/** The window a state records outcomes in; null for the states that keep none. */
-function windowOf(d: StateData): SlidingWindow | null {
-  switch (d.kind) {
-    case "CLOSED":
-    case "HALF_OPEN":
-    case "METRICS_ONLY":
-    case "FORCED_HALF_OPEN":
-      return d.window;
-    case "OPEN":
-    case "DISABLED":
-    case "FORCED_OPEN":
-      return null;
-  }
-}
 
 /**
  * A Resilience4j-style circuit breaker around async calls; no I/O of its own.
@@ -238,12 +99,9 @@ export class CircuitBreaker {
   readonly #wallNow: () => number;
   readonly #random: () => number;
   readonly #hub: EventHub;
-  readonly #closedPolicy: HealthPolicy;
-  readonly #countBased: boolean;
-  readonly #halfOpenPolicy: HealthPolicy;
-  readonly #closedWindow: RateWindow;
-  readonly #trialWindow: RateWindow;
   readonly #running: RunningCalls;
+  /** What the states may ask of the breaker (state_handler.ts); made once. */
+  readonly #core: BreakerCore;
   readonly #totals: BreakerTotals = {
     successful: 0,
     failed: 0,
@@ -252,7 +110,7 @@ export class CircuitBreaker {
     ignored: 0,
     notPermitted: 0,
   };
-  #data: StateData;
+  #state: StateHandler;
   #generation = 1;
   /** Wall clock, for the snapshot. */
   #stateSince: number;
@@ -271,44 +129,65 @@ export class CircuitBreaker {
       throw new TypeError(`breaker name must be a non-empty string, got ${JSON.stringify(name)}`);
     }
     this.name = name;
-    this.#config = validateBreakerConfig(config);
+    const valid = validateBreakerConfig(config);
+    this.#config = valid;
     const clock = options.clock ?? realClock;
     this.#clock = clock;
     // performance.now() cannot step back; an injected clock might, so it is guarded.
-    this.#now = clock === realClock ? () => performance.now() : steady(() => clock.now());
-    this.#wallNow = clock.wallNow ? () => clock.wallNow!() : this.#now;
+    const now = clock === realClock ? () => performance.now() : steady(() => clock.now());
+    this.#now = now;
+    this.#wallNow = clock.wallNow ? () => clock.wallNow!() : now;
     this.#random = options.random ?? Math.random;
-    this.#closedPolicy = this.#config;
-    this.#countBased = this.#config.slidingWindowType === "COUNT_BASED";
     // Half-open judges exactly the trial calls, so its minimum is the trial count.
-    this.#halfOpenPolicy = {
-      ...this.#config,
-      minimumNumberOfCalls: this.#config.permittedNumberOfCallsInHalfOpenState,
+    const halfOpenPolicy: HealthPolicy = {
+      ...valid,
+      minimumNumberOfCalls: valid.permittedNumberOfCallsInHalfOpenState,
     };
-    this.#closedWindow = Object.freeze({
-      calls: "sliding-window",
-      atOpening: false,
-      minimumNumberOfCalls: this.#config.minimumNumberOfCalls,
-    });
-    this.#trialWindow = Object.freeze({
-      calls: "half-open-trials",
-      atOpening: false,
-      minimumNumberOfCalls: this.#halfOpenPolicy.minimumNumberOfCalls,
-    });
-    this.#data = { kind: "CLOSED", window: this.#newWindow() };
+    this.#core = {
+      config: valid,
+      closedPolicy: valid,
+      halfOpenPolicy,
+      closedWindow: Object.freeze({
+        calls: "sliding-window",
+        atOpening: false,
+        minimumNumberOfCalls: valid.minimumNumberOfCalls,
+      }),
+      trialWindow: Object.freeze({
+        calls: "half-open-trials",
+        atOpening: false,
+        minimumNumberOfCalls: halfOpenPolicy.minimumNumberOfCalls,
+      }),
+      countBased: valid.slidingWindowType === "COUNT_BASED",
+      now,
+      newWindow: () =>
+        valid.slidingWindowType === "TIME_BASED"
+          ? createTimeWindow(valid.slidingWindowSize, now)
+          : createCountWindow(valid.slidingWindowSize),
+      reject: (retryAfterMs) => this.#reject(retryAfterMs),
+      trip: (live, prefix) => this.#trip(live, prefix),
+      enter: (to, entry) => this.#enter(to, entry),
+      emit: (body) => this.#emit(body),
+      schedule: (ms, fn) => this.#schedule(ms, fn),
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+      ttlRemaining: () => this.#ttlRemaining(),
+      stateSince: () => this.#stateSince,
+      countOpening: () => ++this.#consecutiveOpenings,
+      random: this.#random,
+    };
+    this.#stateSince = this.#wallNow();
+    this.#state = closedState(this.#core);
     this.#running = createRunningCalls({
-      thresholdMs: this.#config.slowCallDurationThreshold,
-      now: this.#now,
+      thresholdMs: valid.slowCallDurationThreshold,
+      now,
       clock,
       onSlow: (call) => this.#countSlowWhileRunning(call),
     });
-    this.#stateSince = this.#wallNow();
     this.#hub = createEventHub({
       breakerName: name,
-      bufferSize: this.#config.eventBufferSize,
-      now: this.#now,
+      bufferSize: valid.eventBufferSize,
+      now,
       ...(clock.wallNow ? { wallNow: this.#wallNow } : {}),
-      state: () => this.#data.kind,
+      state: () => this.#state.kind,
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
     });
   }
@@ -316,8 +195,8 @@ export class CircuitBreaker {
   /** The current state (a deadline that fell due without its timer is applied first). */
   get state(): BreakerState {
     this.#running.poll(this.#now());
-    if (this.#data.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
-    return this.#data.kind;
+    if (this.#state.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
+    return this.#state.kind;
   }
 
   /**
@@ -336,16 +215,11 @@ export class CircuitBreaker {
     this.#running.poll(start);
     let generation: number;
     try {
-      generation = this.#data.kind === "CLOSED" ? this.#generation : this.#held(this.#acquire);
+      generation = this.#state.kind === "CLOSED" ? this.#generation : this.#held(this.#acquire);
     } catch (notPermitted) {
       return Promise.reject(notPermitted);
     }
-    const d = this.#data;
-    const call = this.#running.admit(
-      generation,
-      start,
-      d.kind === "CLOSED" || windowOf(d) !== null,
-    );
+    const call = this.#running.admit(generation, start, this.#state.window !== null);
     let pending: Promise<T>;
     try {
       pending = Promise.resolve(fn());
@@ -373,15 +247,15 @@ export class CircuitBreaker {
    */
   refuses(): boolean {
     this.#running.poll(this.#now());
-    if (this.#data.kind === "CLOSED") return false;
+    if (this.#state.kind === "CLOSED") return false;
     return this.#held(this.#refusesHeld);
   }
 
   #refusesHeld(): boolean {
     this.#applyDeadlines();
-    const d = this.#data;
-    if (!REFUSING_STATES.has(d.kind)) return false;
-    this.#countRefusal(d.kind === "OPEN" ? msUntil(d.retryAt, this.#now()) : this.#ttlRemaining());
+    const s = this.#state;
+    if (!REFUSING_STATES.has(s.kind)) return false;
+    this.#countRefusal(s.retryAfterMs());
     return true;
   }
 
@@ -407,7 +281,7 @@ export class CircuitBreaker {
     }
     this.#held(() => {
       this.#applyDeadlines();
-      const from = this.#data.kind;
+      const from = this.#state.kind;
       if (!isLegalTransition(from, state)) {
         throw new IllegalTransitionError(from, state, allowedTargets(from));
       }
@@ -430,16 +304,12 @@ export class CircuitBreaker {
   /** A plain, JSON-serialisable view of state, rates, counters and config. */
   snapshot(): BreakerSnapshot {
     this.#running.poll(this.#now());
-    if (this.#data.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
-    const d = this.#data;
-    const now = this.#now();
-    const { counts, health, window } = this.#stats();
-    let retryAfterMs: number | null = null;
-    if (d.kind === "OPEN") retryAfterMs = msUntil(d.retryAt, now);
-    else if (d.kind === "FORCED_OPEN") retryAfterMs = this.#ttlRemaining();
+    if (this.#state.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
+    const s = this.#state;
+    const { counts, health, window } = s.stats();
     return {
       name: this.name,
-      state: d.kind,
+      state: s.kind,
       generation: this.#generation,
       stateSince: this.#stateSince,
       failureRate: health.failureRate,
@@ -452,12 +322,10 @@ export class CircuitBreaker {
       successfulCalls: counts.total - counts.failed,
       notPermittedCalls: this.#totals.notPermitted,
       totals: { ...this.#totals },
-      openedAt: d.kind === "OPEN" ? d.openedAt : null,
-      retryAfterMs,
+      openedAt: s.openedAt,
+      retryAfterMs: s.retryAfterMs(),
       ttlExpiresAt: this.#ttl?.expiresAtWall ?? null,
-      halfOpenTrialsInFlight: d.kind === "HALF_OPEN" || d.kind === "FORCED_HALF_OPEN"
-        ? d.inFlight
-        : 0,
+      halfOpenTrialsInFlight: s.trialsInFlight(),
       consecutiveOpenings: this.#consecutiveOpenings,
       config: configSnapshot(this.#config),
     };
@@ -481,7 +349,7 @@ export class CircuitBreaker {
    */
   dispose(): void {
     this.#disposed = true;
-    this.#clearStateTimer();
+    this.#state.leave();
     this.#clearTtl();
     this.#running.dispose();
   }
@@ -501,19 +369,13 @@ export class CircuitBreaker {
    * breaker), as if it fell due now: the earlier of the TTL and the state's own deadline.
    */
   #applyDeadlines(): void {
-    const d = this.#data;
-    const own = d.kind === "OPEN" ? d.retryAt : d.kind === "HALF_OPEN" ? d.deadline : Infinity;
+    const s = this.#state;
     const ttl = this.#ttl?.expiresAt ?? Infinity;
     const now = this.#now();
-    if (ttl <= own && now >= ttl) {
+    if (ttl <= s.deadline && now >= ttl) {
       this.#enter("CLOSED", { reason: "ttl expired", operator: false });
-    } else if (now >= own && d.kind === "OPEN") {
-      this.#enter("HALF_OPEN", { reason: "open wait elapsed", operator: false });
-    } else if (now >= own && d.kind === "HALF_OPEN") {
-      this.#enter("OPEN", {
-        reason: `half-open undecided after ${this.#config.maxWaitDurationInHalfOpenState} ms`,
-        operator: false,
-      });
+    } else if (now >= s.deadline) {
+      s.expire();
     }
   }
 
@@ -523,36 +385,13 @@ export class CircuitBreaker {
    */
   #acquire(): number {
     this.#applyDeadlines();
-    const d = this.#data;
-    switch (d.kind) {
-      case "OPEN":
-        return this.#reject(msUntil(d.retryAt, this.#now()));
-      case "FORCED_OPEN":
-        return this.#reject(this.#ttlRemaining());
-      case "HALF_OPEN":
-        if (d.admitted >= this.#config.permittedNumberOfCallsInHalfOpenState) {
-          return this.#reject(null);
-        }
-        d.admitted++;
-        d.inFlight++;
-        break;
-      case "FORCED_HALF_OPEN":
-        if (d.inFlight >= this.#config.permittedNumberOfCallsInHalfOpenState) {
-          return this.#reject(null);
-        }
-        d.inFlight++;
-        break;
-      case "CLOSED":
-      case "DISABLED":
-      case "METRICS_ONLY":
-        break;
-    }
+    this.#state.admit();
     return this.#generation;
   }
 
   #reject(retryAfterMs: number | null): never {
     this.#countRefusal(retryAfterMs);
-    throw new CallNotPermittedError(this.name, this.#data.kind, retryAfterMs);
+    throw new CallNotPermittedError(this.name, this.#state.kind, retryAfterMs);
   }
 
   /** A refused call: counted in the totals and published as a NOT_PERMITTED event. */
@@ -579,14 +418,8 @@ export class CircuitBreaker {
     const slow = durationMs > this.#config.slowCallDurationThreshold;
     const current = call.generation === this.#generation;
     const kind = threw ? this.#classify(error) : "success";
-    const d = this.#data;
-
-    if (current && (d.kind === "HALF_OPEN" || d.kind === "FORCED_HALF_OPEN")) {
-      d.inFlight--;
-      // An ignored trial says nothing about health, so its permit goes to another trial; one
-      // already counted as slow while running has been judged, and keeps its permit.
-      if (kind === "ignored" && d.kind === "HALF_OPEN" && call.slowEntry === null) d.admitted--;
-    }
+    const s = this.#state;
+    if (current && s.trials) s.release(kind === "ignored" && call.slowEntry === null);
 
     const late = !current;
     if (kind === "ignored") {
@@ -620,13 +453,13 @@ export class CircuitBreaker {
    */
   #countSlowWhileRunning(call: RunningCall): void {
     if (call.generation !== this.#generation) return;
-    const window = windowOf(this.#data);
-    if (window === null) return;
+    const s = this.#state;
+    if (s.window === null) return;
     this.#hub.hold();
     try {
-      const counts = window.record(SLOW_SUCCESS);
-      call.slowEntry = window.lastEntry();
-      this.#judge(counts, SLOW_SUCCESS);
+      const counts = s.window.record(SLOW_SUCCESS);
+      call.slowEntry = s.window.lastEntry();
+      s.judge(counts, SLOW_SUCCESS);
     } finally {
       this.#hub.release();
     }
@@ -638,13 +471,14 @@ export class CircuitBreaker {
    * a slow failure, while it is still in the window; anything else leaves it as it is.
    */
   #count(outcome: CallOutcome, slowEntry: number | null): void {
-    const window = windowOf(this.#data);
+    const s = this.#state;
+    const window = s.window;
     if (window === null) return;
     if (slowEntry === null) {
-      this.#judge(window.record(outcome), outcome);
+      s.judge(window.record(outcome), outcome);
     } else if (outcome.failed) {
       const counts = window.replace(slowEntry, SLOW_SUCCESS, SLOW_FAILURE);
-      if (counts !== null) this.#judge(counts, SLOW_FAILURE);
+      if (counts !== null) s.judge(counts, SLOW_FAILURE);
     }
   }
 
@@ -661,60 +495,6 @@ export class CircuitBreaker {
         : "success";
     } catch {
       return "failure";
-    }
-  }
-
-  /** Acts on the current state's window after `outcome` changed it to `counts`. */
-  #judge(counts: WindowCounts, outcome: CallOutcome): void {
-    const d = this.#data;
-    switch (d.kind) {
-      case "CLOSED": {
-        // In a count window a plain success cannot raise a rate once the window held the
-        // minimum before it, and those rates were judged healthy then: skip the evaluation.
-        if (
-          !outcome.failed && !outcome.slow && this.#countBased &&
-          counts.total > this.#config.minimumNumberOfCalls
-        ) return;
-        const health = evaluateHealth(counts, this.#closedPolicy);
-        if (isUnhealthy(health)) this.#trip({ counts, health, window: this.#closedWindow }, "");
-        return;
-      }
-      case "HALF_OPEN": {
-        const trials = this.#config.permittedNumberOfCallsInHalfOpenState;
-        const verdict = halfOpenVerdict(counts, this.#halfOpenPolicy, trials);
-        if (verdict === "undecided") return;
-        // Rates over the trials seen so far, which decided the verdict.
-        const health = evaluateHealth(counts, { ...this.#halfOpenPolicy, minimumNumberOfCalls: 1 });
-        if (verdict === "unhealthy") {
-          const window = { ...this.#trialWindow, minimumNumberOfCalls: 1 };
-          this.#trip({ counts, health, window }, "half-open trials unhealthy: ");
-        } else {
-          this.#enter("CLOSED", {
-            reason: `half-open trials healthy (failure rate ${pct(health.failureRate)}, ` +
-              `slow call rate ${pct(health.slowCallRate)})`,
-            operator: false,
-          });
-        }
-        return;
-      }
-      case "METRICS_ONLY": {
-        const health = evaluateHealth(counts, this.#closedPolicy);
-        // Edge-triggered: one event per crossing, re-armed once the rate drops below again.
-        if (health.failureRateExceeded && !d.failureExceeded && health.failureRate !== null) {
-          this.#emit({ type: "FAILURE_RATE_EXCEEDED", rate: health.failureRate });
-        }
-        if (health.slowCallRateExceeded && !d.slowExceeded && health.slowCallRate !== null) {
-          this.#emit({ type: "SLOW_CALL_RATE_EXCEEDED", rate: health.slowCallRate });
-        }
-        d.failureExceeded = health.failureRateExceeded;
-        d.slowExceeded = health.slowCallRateExceeded;
-        return;
-      }
-      case "FORCED_HALF_OPEN":
-      case "DISABLED":
-      case "OPEN":
-      case "FORCED_OPEN":
-        return;
     }
   }
 
@@ -735,21 +515,18 @@ export class CircuitBreaker {
     });
   }
 
-  #enter(
-    to: BreakerState,
-    how: { reason: string | null; operator: boolean; ttlMs?: number; trippedBy?: WindowStats },
-  ): void {
-    const from = this.#data.kind;
+  #enter(to: BreakerState, how: Entry): void {
+    const from = this.#state.kind;
     // Only OPEN shows the stats it was entered with; computing them is otherwise wasted.
-    const previousStats = to === "OPEN" ? how.trippedBy ?? this.#stats() : NO_STATS;
-    this.#clearStateTimer();
+    const left = to === "OPEN" ? how.trippedBy ?? this.#state.stats() : NO_STATS;
+    this.#state.leave();
     this.#clearTtl();
     // Calls still running belong to the state that ends: late, never counted in the next one.
     this.#running.clear();
     this.#generation++;
     this.#stateSince = this.#wallNow();
     if (to === "CLOSED") this.#consecutiveOpenings = 0;
-    this.#data = this.#createState(to, previousStats);
+    this.#state = STATES[to](this.#core, left);
     if (how.ttlMs !== undefined && to !== "CLOSED") this.#armTtl(how.ttlMs);
     if (from !== to) {
       this.#emit({
@@ -760,96 +537,6 @@ export class CircuitBreaker {
         operator: how.operator,
       });
     }
-  }
-
-  #createState(to: BreakerState, previousStats: WindowStats): StateData {
-    const now = this.#now();
-    switch (to) {
-      case "CLOSED":
-      case "METRICS_ONLY":
-        return to === "CLOSED"
-          ? { kind: to, window: this.#newWindow() }
-          : { kind: to, window: this.#newWindow(), failureExceeded: false, slowExceeded: false };
-      case "OPEN": {
-        const wait = this.#openWait(++this.#consecutiveOpenings);
-        return {
-          kind: "OPEN",
-          openedAt: this.#stateSince,
-          retryAt: now + wait,
-          trippedBy: { ...previousStats, window: { ...previousStats.window, atOpening: true } },
-          timer: this.#schedule(wait, () => {
-            this.#enter("HALF_OPEN", {
-              reason: `open wait of ${wait} ms elapsed`,
-              operator: false,
-            });
-          }),
-        };
-      }
-      case "HALF_OPEN": {
-        const maxWait = this.#config.maxWaitDurationInHalfOpenState;
-        return {
-          kind: "HALF_OPEN",
-          // Trials only: a time window could age out trials while waiting for the rest.
-          window: createCountWindow(this.#config.permittedNumberOfCallsInHalfOpenState),
-          admitted: 0,
-          inFlight: 0,
-          deadline: now + maxWait,
-          timer: this.#schedule(maxWait, () => {
-            this.#enter("OPEN", {
-              reason: `half-open undecided after ${maxWait} ms`,
-              operator: false,
-            });
-          }),
-        };
-      }
-      case "FORCED_HALF_OPEN":
-        return { kind: to, window: this.#newWindow(), inFlight: 0 };
-      case "DISABLED":
-      case "FORCED_OPEN":
-        return { kind: to };
-    }
-  }
-
-  /** Wait of the n-th consecutive opening: fixed, or min(cap, base * multiplier^(n-1)) +- jitter. */
-  #openWait(n: number): number {
-    const base = this.#config.waitDurationInOpenState;
-    const backoff = this.#config.openWaitBackoff;
-    if (!backoff) return base;
-    const capped = Math.min(backoff.maxWaitMs, base * backoff.multiplier ** (n - 1));
-    const r = this.#random();
-    const unit = Number.isFinite(r) ? Math.min(1, Math.max(0, r)) : 0.5;
-    const jittered = Math.round(capped * (1 + backoff.jitter * (2 * unit - 1)));
-    return Math.min(MAX_TIMER_MS, Math.max(1, jittered));
-  }
-
-  #stats(): WindowStats {
-    const d = this.#data;
-    switch (d.kind) {
-      case "CLOSED":
-      case "METRICS_ONLY":
-      case "FORCED_HALF_OPEN": {
-        const counts = d.window.counts();
-        const health = evaluateHealth(counts, this.#closedPolicy);
-        return { counts, health, window: this.#closedWindow };
-      }
-      case "HALF_OPEN": {
-        const counts = d.window.counts();
-        const health = evaluateHealth(counts, this.#halfOpenPolicy);
-        return { counts, health, window: this.#trialWindow };
-      }
-      case "OPEN":
-        return d.trippedBy;
-      case "DISABLED":
-      case "FORCED_OPEN":
-        return NO_STATS;
-    }
-  }
-
-  #newWindow(): SlidingWindow {
-    const { slidingWindowType, slidingWindowSize } = this.#config;
-    return slidingWindowType === "TIME_BASED"
-      ? createTimeWindow(slidingWindowSize, this.#now)
-      : createCountWindow(slidingWindowSize);
   }
 
   /** Timers are bound to the generation that set them, so a stale timer can never act. */
@@ -881,14 +568,6 @@ export class CircuitBreaker {
   #clearTtl(): void {
     if (this.#ttl !== null && this.#ttl.handle !== null) this.#clock.clearTimeout(this.#ttl.handle);
     this.#ttl = null;
-  }
-
-  #clearStateTimer(): void {
-    const d = this.#data;
-    if ((d.kind === "OPEN" || d.kind === "HALF_OPEN") && d.timer !== null) {
-      this.#clock.clearTimeout(d.timer);
-      d.timer = null;
-    }
   }
 
   #emit(body: BreakerEventBody): void {
