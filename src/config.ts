@@ -12,6 +12,7 @@ import {
   SERVICE_SETTINGS as S,
 } from "./settings/service.ts";
 import { SettingsReader } from "./settings/setting.ts";
+import type { ProducerSettings } from "./kafka/kafkajs_publisher.ts";
 
 /** Lives with the settings table; callers import it from here. */
 export { DELIVERY_GUARANTEES };
@@ -27,14 +28,7 @@ export interface Config {
   dataDir: string;
   databaseSchema: string;
   databasePoolSize: number;
-  kafka: {
-    brokers: string[];
-    topic: string;
-    clientId: string;
-    requestTimeoutMs: number;
-    deliveryTimeoutMs: number;
-    retries: number;
-    topicPartitions: number;
+  kafka: ProducerSettings & {
     /** At-least-once: producers inline publishes are spread over (publisher_pool.ts). */
     inlineProducers: number;
   };

@@ -14,8 +14,8 @@ import { createSendQueue } from "./send_queue.ts";
 import { createMissingTopic, kafkaClient } from "./client.ts";
 import { withDeadline } from "../deadline.ts";
 
-/** Settings of the Kafka producer (the seed's: acks=all, idempotent, 1 retry). */
-export interface KafkaPublisherOptions {
+/** Settings of the Kafka producer (the seed's: acks=all, idempotent, 1 retry), from KAFKA_*. */
+export interface ProducerSettings {
   brokers: string[];
   topic: string;
   clientId: string;
@@ -23,6 +23,10 @@ export interface KafkaPublisherOptions {
   deliveryTimeoutMs: number;
   retries: number;
   topicPartitions: number;
+}
+
+/** Options of `createKafkaPublisher`. */
+export interface KafkaPublisherOptions extends ProducerSettings {
   logger: Logger;
   /** Exactly-once mode: every publish is a Kafka transaction (see TransactionalOptions). */
   transactional?: TransactionalOptions;
