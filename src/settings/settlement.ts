@@ -2,7 +2,6 @@
  * The settlement process's settings table: the database, Kafka, HTTP and logging settings it
  * shares with the service (its own port, client id and embedded store), SETTLEMENT_* of its own.
  */
-import { isTimeZone, parseCutoff } from "../settlement/business_day.ts";
 import {
   ADMIN_TOKEN,
   DATABASE_SCHEMA,
@@ -19,6 +18,22 @@ import {
   SHUTDOWN_TIMEOUT_MS,
 } from "./shared.ts";
 import { bool, int, parsed, text, variant } from "./setting.ts";
+
+/** Parses "HH:MM" (00:00 to 23:59) into minutes after midnight; null when malformed. */
+export function parseCutoff(text: string): number | null {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+/** True when `tz` is an IANA time zone this runtime knows. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The settlement process's settings, by the SettlementConfig field they fill. */
 export const SETTLEMENT_SETTINGS = Object.freeze({

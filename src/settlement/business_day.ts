@@ -13,22 +13,6 @@ export interface BusinessCalendar {
   cutoffMinutes: number;
 }
 
-/** Parses "HH:MM" (00:00 to 23:59) into minutes after midnight; null when malformed. */
-export function parseCutoff(text: string): number | null {
-  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(text.trim());
-  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
-}
-
-/** True when `tz` is an IANA time zone this runtime knows. */
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** True when `day` is a real calendar date written YYYY-MM-DD. */
 export function isDay(day: string): boolean {
   const m = DAY.exec(day);

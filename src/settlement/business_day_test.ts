@@ -1,14 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
-import {
-  addDays,
-  type BusinessCalendar,
-  businessDayOf,
-  dayBounds,
-  isDay,
-  isTimeZone,
-  parseCutoff,
-} from "./business_day.ts";
+import { addDays, type BusinessCalendar, businessDayOf, dayBounds, isDay } from "./business_day.ts";
+import { isTimeZone, parseCutoff } from "../settings/settlement.ts";
 
 const seoul: BusinessCalendar = { timeZone: "Asia/Seoul", cutoffMinutes: 0 };
 const at = (iso: string) => Date.parse(iso);
