@@ -1,38 +1,19 @@
-/** The circuit breaker state machine: admits or rejects calls and moves between the seven states. */
+/**
+ * The circuit breaker's public face: admits or refuses calls and accounts for their outcomes (the
+ * totals, the events, the current state's window). Which state the breaker is in and what that
+ * state does are the state machine's (state_machine.ts) and the state modules' business.
+ */
 
 import { type Clock, MAX_TIMER_MS, realClock, steady } from "./clock.ts";
-import { type BreakerConfig, configSnapshot, validateBreakerConfig } from "./config.ts";
-import { CallNotPermittedError, IllegalTransitionError, messageOf } from "./errors.ts";
+import { type BreakerConfig, validateBreakerConfig } from "./config.ts";
+import { classifyError, messageOf } from "./error_policy.ts";
 import { createEventHub, type EventHub } from "./event_hub.ts";
+import type { BreakerEvent, BreakerEventListener, RecentEventsFilter } from "./events.ts";
 import { createRunningCalls, type RunningCall, type RunningCalls } from "./running_calls.ts";
-import type {
-  BreakerEvent,
-  BreakerEventBody,
-  BreakerEventListener,
-  RecentEventsFilter,
-} from "./events.ts";
-import { exceededReason, type HealthPolicy } from "./health.ts";
-import {
-  type BreakerSnapshot,
-  type BreakerTotals,
-  msUntil,
-  NO_STATS,
-  type RateWindow,
-  type WindowStats,
-} from "./snapshot.ts";
-import type { BreakerCore, Entry, StateFactory, StateHandler } from "./state_handler.ts";
-import { closedState, disabledState, metricsOnlyState } from "./admitting_states.ts";
-import { forcedOpenState, openState } from "./refusing_states.ts";
-import { forcedHalfOpenState, halfOpenState } from "./trial_states.ts";
-import {
-  allowedTargets,
-  BREAKER_STATES,
-  type BreakerState,
-  isBreakerState,
-  isLegalTransition,
-  REFUSING_STATES,
-} from "./states.ts";
-import { type CallOutcome, createCountWindow, createTimeWindow } from "./window.ts";
+import type { BreakerSnapshot, BreakerTotals, RateWindow } from "./snapshot.ts";
+import { StateMachine } from "./state_machine.ts";
+import { BREAKER_STATES, type BreakerState, isBreakerState } from "./states.ts";
+import type { CallOutcome } from "./window.ts";
 
 /** Re-exported so callers need only this module for the breaker's public types. */
 export type {
@@ -69,17 +50,6 @@ const SLOW_SUCCESS: CallOutcome = Object.freeze({ failed: false, slow: true });
 const FAILURE: CallOutcome = Object.freeze({ failed: true, slow: false });
 const SLOW_FAILURE: CallOutcome = Object.freeze({ failed: true, slow: true });
 
-/** Each state's handler, made when the breaker enters it. */
-const STATES: { readonly [S in BreakerState]: StateFactory } = {
-  CLOSED: closedState,
-  OPEN: openState,
-  HALF_OPEN: halfOpenState,
-  DISABLED: disabledState,
-  METRICS_ONLY: metricsOnlyState,
-  FORCED_OPEN: forcedOpenState,
-  FORCED_HALF_OPEN: forcedHalfOpenState,
-};
-
 /**
  * A Resilience4j-style circuit breaker around async calls; no I/O of its own.
  *
@@ -93,15 +63,11 @@ const STATES: { readonly [S in BreakerState]: StateFactory } = {
 export class CircuitBreaker {
   readonly name: string;
   readonly #config: BreakerConfig;
-  readonly #clock: Clock;
   /** Monotonic reading that never goes back, whatever the injected clock does. */
   readonly #now: () => number;
-  readonly #wallNow: () => number;
-  readonly #random: () => number;
   readonly #hub: EventHub;
   readonly #running: RunningCalls;
-  /** What the states may ask of the breaker (state_handler.ts); made once. */
-  readonly #core: BreakerCore;
+  readonly #machine: StateMachine;
   readonly #totals: BreakerTotals = {
     successful: 0,
     failed: 0,
@@ -110,14 +76,6 @@ export class CircuitBreaker {
     ignored: 0,
     notPermitted: 0,
   };
-  #state: StateHandler;
-  #generation = 1;
-  /** Wall clock, for the snapshot. */
-  #stateSince: number;
-  #consecutiveOpenings = 0;
-  /** expiresAt is monotonic, expiresAtWall its wall-clock equivalent for people. */
-  #ttl: { handle: unknown; expiresAt: number; expiresAtWall: number } | null = null;
-  #disposed = false;
 
   /** Validates the config eagerly so a bad setting fails at startup, not at the first trip. */
   constructor(
@@ -129,74 +87,45 @@ export class CircuitBreaker {
       throw new TypeError(`breaker name must be a non-empty string, got ${JSON.stringify(name)}`);
     }
     this.name = name;
-    const valid = validateBreakerConfig(config);
-    this.#config = valid;
+    this.#config = validateBreakerConfig(config);
     const clock = options.clock ?? realClock;
-    this.#clock = clock;
     // performance.now() cannot step back; an injected clock might, so it is guarded.
     const now = clock === realClock ? () => performance.now() : steady(() => clock.now());
+    const wallNow = clock.wallNow ? () => clock.wallNow!() : now;
     this.#now = now;
-    this.#wallNow = clock.wallNow ? () => clock.wallNow!() : now;
-    this.#random = options.random ?? Math.random;
-    // Half-open judges exactly the trial calls, so its minimum is the trial count.
-    const halfOpenPolicy: HealthPolicy = {
-      ...valid,
-      minimumNumberOfCalls: valid.permittedNumberOfCallsInHalfOpenState,
-    };
-    this.#core = {
-      config: valid,
-      closedPolicy: valid,
-      halfOpenPolicy,
-      closedWindow: Object.freeze({
-        calls: "sliding-window",
-        atOpening: false,
-        minimumNumberOfCalls: valid.minimumNumberOfCalls,
-      }),
-      trialWindow: Object.freeze({
-        calls: "half-open-trials",
-        atOpening: false,
-        minimumNumberOfCalls: halfOpenPolicy.minimumNumberOfCalls,
-      }),
-      countBased: valid.slidingWindowType === "COUNT_BASED",
-      now,
-      newWindow: () =>
-        valid.slidingWindowType === "TIME_BASED"
-          ? createTimeWindow(valid.slidingWindowSize, now)
-          : createCountWindow(valid.slidingWindowSize),
-      reject: (retryAfterMs) => this.#reject(retryAfterMs),
-      trip: (live, prefix) => this.#trip(live, prefix),
-      enter: (to, entry) => this.#enter(to, entry),
-      emit: (body) => this.#emit(body),
-      schedule: (ms, fn) => this.#schedule(ms, fn),
-      clearTimeout: (handle) => clock.clearTimeout(handle),
-      ttlRemaining: () => this.#ttlRemaining(),
-      stateSince: () => this.#stateSince,
-      countOpening: () => ++this.#consecutiveOpenings,
-      random: this.#random,
-    };
-    this.#stateSince = this.#wallNow();
-    this.#state = closedState(this.#core);
     this.#running = createRunningCalls({
-      thresholdMs: valid.slowCallDurationThreshold,
+      thresholdMs: this.#config.slowCallDurationThreshold,
       now,
       clock,
       onSlow: (call) => this.#countSlowWhileRunning(call),
     });
     this.#hub = createEventHub({
       breakerName: name,
-      bufferSize: valid.eventBufferSize,
+      bufferSize: this.#config.eventBufferSize,
       now,
-      ...(clock.wallNow ? { wallNow: this.#wallNow } : {}),
-      state: () => this.#state.kind,
+      ...(clock.wallNow ? { wallNow } : {}),
+      state: () => this.#machine.state.kind,
       ...(options.onListenerError ? { onListenerError: options.onListenerError } : {}),
+    });
+    this.#machine = new StateMachine({
+      name,
+      config: this.#config,
+      clock,
+      now,
+      wallNow,
+      random: options.random ?? Math.random,
+      hub: this.#hub,
+      running: this.#running,
+      totals: this.#totals,
     });
   }
 
   /** The current state (a deadline that fell due without its timer is applied first). */
   get state(): BreakerState {
+    const m = this.#machine;
     this.#running.poll(this.#now());
-    if (this.#state.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
-    return this.#state.kind;
+    if (m.state.kind !== "CLOSED") m.held(m.applyDeadlines);
+    return m.state.kind;
   }
 
   /**
@@ -209,17 +138,18 @@ export class CircuitBreaker {
     if (typeof fn !== "function") {
       return Promise.reject(new TypeError(`execute needs a function, got ${typeof fn}`));
     }
+    const m = this.#machine;
     const start = this.#now();
     // A call that ran past the threshold with its timer late counts first: it may open the
     // breaker, and then this call is refused.
     this.#running.poll(start);
     let generation: number;
     try {
-      generation = this.#state.kind === "CLOSED" ? this.#generation : this.#held(this.#acquire);
+      generation = m.state.kind === "CLOSED" ? m.generation : m.held(m.acquire);
     } catch (notPermitted) {
       return Promise.reject(notPermitted);
     }
-    const call = this.#running.admit(generation, start, this.#state.window !== null);
+    const call = this.#running.admit(generation, start, m.state.window !== null);
     let pending: Promise<T>;
     try {
       pending = Promise.resolve(fn());
@@ -246,17 +176,10 @@ export class CircuitBreaker {
    * other state nothing is counted or reserved (a HALF_OPEN trial is taken by `execute` only).
    */
   refuses(): boolean {
+    const m = this.#machine;
     this.#running.poll(this.#now());
-    if (this.#state.kind === "CLOSED") return false;
-    return this.#held(this.#refusesHeld);
-  }
-
-  #refusesHeld(): boolean {
-    this.#applyDeadlines();
-    const s = this.#state;
-    if (!REFUSING_STATES.has(s.kind)) return false;
-    this.#countRefusal(s.retryAfterMs());
-    return true;
+    if (m.state.kind === "CLOSED") return false;
+    return m.held(m.refuses);
   }
 
   /**
@@ -279,56 +202,20 @@ export class CircuitBreaker {
     if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TIMER_MS)) {
       throw new RangeError(`ttlMs must be an integer in [1, ${MAX_TIMER_MS}], got ${ttlMs}`);
     }
-    this.#held(() => {
-      this.#applyDeadlines();
-      const from = this.#state.kind;
-      if (!isLegalTransition(from, state)) {
-        throw new IllegalTransitionError(from, state, allowedTargets(from));
-      }
-      if (from !== state) {
-        this.#enter(state, { reason: reason ?? null, operator: true, ttlMs });
-      } else if (ttlMs !== undefined && state !== "CLOSED") {
-        this.#armTtl(ttlMs);
-      }
-    });
+    this.#machine.transition(state, reason ?? null, ttlMs);
   }
 
   /** Back to CLOSED with a fresh window and no backoff history; all-time totals are kept. */
   reset(): void {
-    this.#held(() => {
-      this.#enter("CLOSED", { reason: "reset", operator: true });
-      this.#emit({ type: "RESET" });
-    });
+    this.#machine.reset();
   }
 
   /** A plain, JSON-serialisable view of state, rates, counters and config. */
   snapshot(): BreakerSnapshot {
+    const m = this.#machine;
     this.#running.poll(this.#now());
-    if (this.#state.kind !== "CLOSED") this.#held(() => this.#applyDeadlines());
-    const s = this.#state;
-    const { counts, health, window } = s.stats();
-    return {
-      name: this.name,
-      state: s.kind,
-      generation: this.#generation,
-      stateSince: this.#stateSince,
-      failureRate: health.failureRate,
-      slowCallRate: health.slowCallRate,
-      rateWindow: { ...window },
-      bufferedCalls: counts.total,
-      failedCalls: counts.failed,
-      slowCalls: counts.slow,
-      slowFailedCalls: counts.slowFailed,
-      successfulCalls: counts.total - counts.failed,
-      notPermittedCalls: this.#totals.notPermitted,
-      totals: { ...this.#totals },
-      openedAt: s.openedAt,
-      retryAfterMs: s.retryAfterMs(),
-      ttlExpiresAt: this.#ttl?.expiresAtWall ?? null,
-      halfOpenTrialsInFlight: s.trialsInFlight(),
-      consecutiveOpenings: this.#consecutiveOpenings,
-      config: configSnapshot(this.#config),
-    };
+    if (m.state.kind !== "CLOSED") m.held(m.applyDeadlines);
+    return m.snapshot();
   }
 
   /** Registers a listener for every future event; returns the unsubscribe function. */
@@ -348,56 +235,8 @@ export class CircuitBreaker {
    * fall due, instead of by timer. Listeners stay subscribed.
    */
   dispose(): void {
-    this.#disposed = true;
-    this.#state.leave();
-    this.#clearTtl();
+    this.#machine.dispose();
     this.#running.dispose();
-  }
-
-  /** Runs `fn` with event delivery held, so listeners see the breaker only once it settled. */
-  #held<T>(fn: () => T): T {
-    this.#hub.hold();
-    try {
-      return fn.call(this);
-    } finally {
-      this.#hub.release();
-    }
-  }
-
-  /**
-   * Applies a deadline whose timer is late (a blocked event loop) or absent (a disposed
-   * breaker), as if it fell due now: the earlier of the TTL and the state's own deadline.
-   */
-  #applyDeadlines(): void {
-    const s = this.#state;
-    const ttl = this.#ttl?.expiresAt ?? Infinity;
-    const now = this.#now();
-    if (ttl <= s.deadline && now >= ttl) {
-      this.#enter("CLOSED", { reason: "ttl expired", operator: false });
-    } else if (now >= s.deadline) {
-      s.expire();
-    }
-  }
-
-  /**
-   * Admits a call in any state but CLOSED (execute admits those itself) or throws
-   * CallNotPermittedError; returns the generation the call belongs to.
-   */
-  #acquire(): number {
-    this.#applyDeadlines();
-    this.#state.admit();
-    return this.#generation;
-  }
-
-  #reject(retryAfterMs: number | null): never {
-    this.#countRefusal(retryAfterMs);
-    throw new CallNotPermittedError(this.name, this.#state.kind, retryAfterMs);
-  }
-
-  /** A refused call: counted in the totals and published as a NOT_PERMITTED event. */
-  #countRefusal(retryAfterMs: number | null): void {
-    this.#totals.notPermitted++;
-    this.#hub.publishCall("NOT_PERMITTED", this.#now(), 0, false, false, "", retryAfterMs);
   }
 
   /** #held spelled out: no closure on the per-call path. */
@@ -416,10 +255,12 @@ export class CircuitBreaker {
     const end = this.#now();
     const durationMs = Math.max(0, end - call.start);
     const slow = durationMs > this.#config.slowCallDurationThreshold;
-    const current = call.generation === this.#generation;
-    const kind = threw ? this.#classify(error) : "success";
-    const s = this.#state;
-    if (current && s.trials) s.release(kind === "ignored" && call.slowEntry === null);
+    const m = this.#machine;
+    const current = call.generation === m.generation;
+    const kind = threw ? classifyError(this.#config, error) : "success";
+    if (current && m.state.kind !== "CLOSED") {
+      m.state.settled(kind === "ignored" && call.slowEntry === null);
+    }
 
     const late = !current;
     if (kind === "ignored") {
@@ -452,125 +293,34 @@ export class CircuitBreaker {
    * fails). Told by #running at most once per call, and never after the call settled.
    */
   #countSlowWhileRunning(call: RunningCall): void {
-    if (call.generation !== this.#generation) return;
-    const s = this.#state;
-    if (s.window === null) return;
+    const m = this.#machine;
+    if (call.generation !== m.generation) return;
+    const window = m.state.window;
+    if (window === null) return;
     this.#hub.hold();
     try {
-      const counts = s.window.record(SLOW_SUCCESS);
-      call.slowEntry = s.window.lastEntry();
-      s.judge(counts, SLOW_SUCCESS);
+      const counts = window.record(SLOW_SUCCESS);
+      call.slowEntry = window.lastEntry();
+      m.state.judge(counts, SLOW_SUCCESS);
     } finally {
       this.#hub.release();
     }
   }
 
   /**
-   * Adds a completed call's outcome to the current state's window and acts on the verdict. A
-   * call counted slow while running (`slowEntry`) has its entry already: a failure turns it into
-   * a slow failure, while it is still in the window; anything else leaves it as it is.
+   * Adds a completed call's outcome to the current state's window and lets the state act on it.
+   * A call counted slow while running (`slowEntry`) has its entry already: a failure turns it
+   * into a slow failure, while it is still in the window; anything else leaves it as it is.
    */
   #count(outcome: CallOutcome, slowEntry: number | null): void {
-    const s = this.#state;
-    const window = s.window;
+    const state = this.#machine.state;
+    const window = state.window;
     if (window === null) return;
     if (slowEntry === null) {
-      s.judge(window.record(outcome), outcome);
+      state.judge(window.record(outcome), outcome);
     } else if (outcome.failed) {
       const counts = window.replace(slowEntry, SLOW_SUCCESS, SLOW_FAILURE);
-      if (counts !== null) s.judge(counts, SLOW_FAILURE);
+      if (counts !== null) state.judge(counts, SLOW_FAILURE);
     }
-  }
-
-  /** Ignore wins over record; a throwing predicate must not hide a failure, so it means "record". */
-  #classify(error: unknown): "ignored" | "failure" | "success" {
-    try {
-      if (this.#config.ignoreError?.(error) === true) return "ignored";
-    } catch {
-      // fall through: treat as not ignored
-    }
-    try {
-      return this.#config.recordError === undefined || this.#config.recordError(error)
-        ? "failure"
-        : "success";
-    } catch {
-      return "failure";
-    }
-  }
-
-  #trip(live: WindowStats, prefix: string): void {
-    const { health } = live;
-    // record() hands out a live view; the stats that opened the breaker are kept as a copy.
-    const stats: WindowStats = { ...live, counts: Object.freeze({ ...live.counts }) };
-    if (health.failureRateExceeded && health.failureRate !== null) {
-      this.#emit({ type: "FAILURE_RATE_EXCEEDED", rate: health.failureRate });
-    }
-    if (health.slowCallRateExceeded && health.slowCallRate !== null) {
-      this.#emit({ type: "SLOW_CALL_RATE_EXCEEDED", rate: health.slowCallRate });
-    }
-    this.#enter("OPEN", {
-      reason: prefix + exceededReason(health, this.#config),
-      operator: false,
-      trippedBy: stats,
-    });
-  }
-
-  #enter(to: BreakerState, how: Entry): void {
-    const from = this.#state.kind;
-    // Only OPEN shows the stats it was entered with; computing them is otherwise wasted.
-    const left = to === "OPEN" ? how.trippedBy ?? this.#state.stats() : NO_STATS;
-    this.#state.leave();
-    this.#clearTtl();
-    // Calls still running belong to the state that ends: late, never counted in the next one.
-    this.#running.clear();
-    this.#generation++;
-    this.#stateSince = this.#wallNow();
-    if (to === "CLOSED") this.#consecutiveOpenings = 0;
-    this.#state = STATES[to](this.#core, left);
-    if (how.ttlMs !== undefined && to !== "CLOSED") this.#armTtl(how.ttlMs);
-    if (from !== to) {
-      this.#emit({
-        type: "STATE_TRANSITION",
-        from,
-        to,
-        reason: how.reason,
-        operator: how.operator,
-      });
-    }
-  }
-
-  /** Timers are bound to the generation that set them, so a stale timer can never act. */
-  #schedule(ms: number, fn: () => void): unknown {
-    if (this.#disposed) return null;
-    const generation = this.#generation;
-    return this.#clock.setTimeout(() => {
-      if (!this.#disposed && this.#generation === generation) this.#held(fn);
-    }, ms);
-  }
-
-  #armTtl(ttlMs: number): void {
-    this.#clearTtl();
-    // Disposed: no timer, the TTL is applied lazily (#applyDeadlines).
-    const handle = this.#schedule(ttlMs, () => {
-      this.#enter("CLOSED", { reason: "ttl expired", operator: false });
-    });
-    this.#ttl = {
-      handle,
-      expiresAt: this.#now() + ttlMs,
-      expiresAtWall: this.#wallNow() + ttlMs,
-    };
-  }
-
-  #ttlRemaining(): number | null {
-    return this.#ttl === null ? null : msUntil(this.#ttl.expiresAt, this.#now());
-  }
-
-  #clearTtl(): void {
-    if (this.#ttl !== null && this.#ttl.handle !== null) this.#clock.clearTimeout(this.#ttl.handle);
-    this.#ttl = null;
-  }
-
-  #emit(body: BreakerEventBody): void {
-    this.#hub.publish(body);
   }
 }

@@ -33,15 +33,3 @@ export class IllegalTransitionError extends Error {
     this.allowed = [...allowed];
   }
 }
-
-const MAX_ERROR_MESSAGE = 1_000;
-
-/** A thrown value's message for events, cut at 1,000 characters; never throws itself. */
-export const messageOf = (error: unknown): string => {
-  try {
-    const text = error instanceof Error ? error.message : String(error);
-    return text.length > MAX_ERROR_MESSAGE ? `${text.slice(0, MAX_ERROR_MESSAGE)}...` : text;
-  } catch {
-    return "(unprintable error)";
-  }
-};

@@ -72,20 +72,3 @@ export function halfOpenVerdict(
   ) return "healthy";
   return "undecided";
 }
-
-/** A rate as the transition reasons print it: one decimal, 0 when there is none. */
-export const pct = (rate: number | null): string => `${Math.round((rate ?? 0) * 10) / 10}%`;
-
-/** Which rates crossed their thresholds, in words, for the STATE_TRANSITION reason. */
-export const exceededReason = (
-  health: WindowHealth,
-  thresholds: { failureRateThreshold: number; slowCallRateThreshold: number },
-): string =>
-  [
-    health.failureRateExceeded
-      ? `failure rate ${pct(health.failureRate)} >= ${thresholds.failureRateThreshold}%`
-      : null,
-    health.slowCallRateExceeded
-      ? `slow call rate ${pct(health.slowCallRate)} >= ${thresholds.slowCallRateThreshold}%`
-      : null,
-  ].filter((s) => s !== null).join(", ");

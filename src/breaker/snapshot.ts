@@ -1,9 +1,9 @@
-/** What a breaker shows of itself: the snapshot of the admin API and the metrics, and its parts. */
+/** What a breaker shows of itself: the snapshot for the admin API and metrics, and its parts. */
 
-import type { BreakerConfigSnapshot } from "./config.ts";
-import type { WindowHealth } from "./health.ts";
+import { type BreakerConfig, type BreakerConfigSnapshot, configSnapshot } from "./config.ts";
+import { evaluateHealth, type HealthPolicy, type WindowHealth } from "./health.ts";
 import type { BreakerState } from "./states.ts";
-import { EMPTY_COUNTS, type WindowCounts } from "./window.ts";
+import { EMPTY_COUNTS, type SlidingWindow, type WindowCounts } from "./window.ts";
 
 /**
  * All-time counters; each settled execute() lands in exactly one bucket, so a slow success is
@@ -65,14 +65,14 @@ export interface BreakerSnapshot {
   config: BreakerConfigSnapshot;
 }
 
-/** A window's counts with the verdict of its policy, and what they cover. */
+/** A window's counts with the verdict of its policy. */
 export interface WindowStats {
   readonly counts: WindowCounts;
   readonly health: WindowHealth;
   readonly window: RateWindow;
 }
 
-/** The stats of a state that keeps no window (DISABLED, FORCED_OPEN). */
+/** The stats of a state that records no window. */
 export const NO_STATS: WindowStats = Object.freeze({
   counts: EMPTY_COUNTS,
   health: Object.freeze({
@@ -84,6 +84,59 @@ export const NO_STATS: WindowStats = Object.freeze({
   window: Object.freeze({ calls: "none", atOpening: false, minimumNumberOfCalls: 0 }),
 });
 
-/** Whole ms left until `deadline`, rounded up so a client told to retry after it is never early. */
-export const msUntil = (deadline: number, now: number): number =>
-  Math.max(0, Math.ceil(deadline - now));
+/** The current counts of `window` judged by `policy`, described as `rateWindow`. */
+export function windowStats(
+  window: SlidingWindow,
+  policy: HealthPolicy,
+  rateWindow: RateWindow,
+): WindowStats {
+  const counts = window.counts();
+  return { counts, health: evaluateHealth(counts, policy), window: rateWindow };
+}
+
+/** What the current state shows in a snapshot (see StateHandler in state_handler.ts). */
+export interface StateView {
+  readonly kind: BreakerState;
+  readonly openedAt: number | null;
+  readonly trialsInFlight: number;
+  stats(): WindowStats;
+  retryAfterMs(): number | null;
+}
+
+/** The breaker-wide part of a snapshot, which outlives any one state. */
+export interface SnapshotBase {
+  readonly name: string;
+  readonly generation: number;
+  readonly stateSince: number;
+  readonly totals: BreakerTotals;
+  readonly ttlExpiresAt: number | null;
+  readonly consecutiveOpenings: number;
+  readonly config: BreakerConfig;
+}
+
+/** Assembles a snapshot; copies everything mutable, so the result never changes afterwards. */
+export function buildSnapshot(base: SnapshotBase, state: StateView): BreakerSnapshot {
+  const { counts, health, window } = state.stats();
+  return {
+    name: base.name,
+    state: state.kind,
+    generation: base.generation,
+    stateSince: base.stateSince,
+    failureRate: health.failureRate,
+    slowCallRate: health.slowCallRate,
+    rateWindow: { ...window },
+    bufferedCalls: counts.total,
+    failedCalls: counts.failed,
+    slowCalls: counts.slow,
+    slowFailedCalls: counts.slowFailed,
+    successfulCalls: counts.total - counts.failed,
+    notPermittedCalls: base.totals.notPermitted,
+    totals: { ...base.totals },
+    openedAt: state.openedAt,
+    retryAfterMs: state.retryAfterMs(),
+    ttlExpiresAt: base.ttlExpiresAt,
+    halfOpenTrialsInFlight: state.trialsInFlight,
+    consecutiveOpenings: base.consecutiveOpenings,
+    config: configSnapshot(base.config),
+  };
+}
