@@ -1,13 +1,14 @@
 /** Circuit breaker admin: read state and recent events; operators set the state (bearer token). */
 import { Hono } from "hono";
+import type { z } from "zod";
 import type { CircuitBreaker } from "../breaker/circuit_breaker.ts";
 import { IllegalTransitionError } from "../breaker/errors.ts";
-import { BREAKER_EVENT_TYPES } from "../breaker/events.ts";
-import { BREAKER_STATES, type BreakerState } from "../breaker/states.ts";
+import { BREAKER_STATES } from "../breaker/states.ts";
 import type { Logger } from "../log.ts";
 import { ADMIN_ENABLE_HINT, requireAdmin } from "./auth.ts";
 import { HttpProblem } from "./problem.ts";
-import { intParam, oneOfParam, readQuery } from "./query.ts";
+import * as api from "./api_routes.ts";
+import { readJson, readQuery } from "./input.ts";
 
 /** What `breakerRoutes` needs. */
 export interface BreakerRoutesDeps {
@@ -16,19 +17,6 @@ export interface BreakerRoutesDeps {
   /** Bearer token of POST .../state; null refuses every state change. */
   adminToken: string | null;
 }
-
-/** A validated body of POST /circuit-breaker/{name}/state. */
-interface StateChange {
-  state: BreakerState;
-  reason: string | undefined;
-  ttlSeconds: number | undefined;
-}
-
-/** The query of GET /circuit-breaker/{name}/events: one event type, and at most how many. */
-export const EVENTS_QUERY = {
-  type: oneOfParam(BREAKER_EVENT_TYPES).optional(),
-  limit: intParam(1, 1000).optional(),
-};
 
 /** The breaker routes, to mount at `/circuit-breaker`. */
 export function breakerRoutes(deps: BreakerRoutesDeps): Hono {
@@ -55,23 +43,16 @@ export function breakerRoutes(deps: BreakerRoutesDeps): Hono {
 
   app.get("/:name/events", (c) => {
     const b = breaker(c.req.param("name"));
-    const { type, limit } = readQuery(c, EVENTS_QUERY);
+    const { type, limit } = readQuery(c, api.breakerEvents.query);
     return c.json({ name: b.name, events: b.recentEvents({ type, limit: limit ?? 100 }) });
   });
 
   app.post("/:name/state", requireAdmin(deps.adminToken), async (c) => {
     const b = breaker(c.req.param("name"));
-    let body: Record<string, unknown>;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new HttpProblem(
-        400,
-        "Malformed JSON",
-        'send {"state": "FORCED_OPEN", "reason": "..."}',
-      );
-    }
-    const { state, reason, ttlSeconds } = readStateChange(body);
+    const { state, reason, ttlSeconds } = await readJson(c, api.setBreakerState.body.schema, {
+      malformed: 'send {"state": "FORCED_OPEN", "reason": "..."}',
+      invalid: invalidStateChange,
+    });
     const from = b.state;
     try {
       b.transitionTo(state, {
@@ -99,43 +80,33 @@ export function breakerRoutes(deps: BreakerRoutesDeps): Hono {
   return app;
 }
 
-/** Validates a state change body in the order the answers promise: state, reason, ttlSeconds. */
-function readStateChange(body: Record<string, unknown>): StateChange {
-  const state = typeof body?.state === "string" ? body.state.toUpperCase() : undefined;
-  if (!state || !BREAKER_STATES.includes(state as BreakerState)) {
-    throw new HttpProblem(
-      422,
-      "Invalid state",
-      `state must be one of ${BREAKER_STATES.join(", ")}`,
-      {
-        extra: {
-          errors: [{ field: "state", message: `unknown state ${JSON.stringify(body?.state)}` }],
-        },
-      },
-    );
-  }
-  const reason = body.reason;
-  if (reason !== undefined && (typeof reason !== "string" || reason.length > 500)) {
-    throw new HttpProblem(
+/** The problem of a refused state change, for its first bad field: state, reason, ttlSeconds. */
+function invalidStateChange(error: z.ZodError, body: unknown): HttpProblem {
+  const field = error.issues[0]?.path[0];
+  const value = (name: string) =>
+    body !== null && typeof body === "object" ? (body as Record<string, unknown>)[name] : undefined;
+  if (field === "reason") {
+    return new HttpProblem(
       422,
       "Invalid reason",
       "reason must be a string of at most 500 characters",
     );
   }
-  const ttl = body.ttlSeconds;
-  if (
-    ttl !== undefined &&
-    (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 86400)
-  ) {
-    throw new HttpProblem(
+  if (field === "ttlSeconds") {
+    return new HttpProblem(
       422,
       "Invalid ttlSeconds",
-      `ttlSeconds must be an integer in [1, 604800], got ${JSON.stringify(ttl)}`,
+      `ttlSeconds must be an integer in [1, 604800], got ${JSON.stringify(value("ttlSeconds"))}`,
     );
   }
-  return {
-    state: state as BreakerState,
-    reason: reason as string | undefined,
-    ttlSeconds: ttl as number | undefined,
-  };
+  return new HttpProblem(
+    422,
+    "Invalid state",
+    `state must be one of ${BREAKER_STATES.join(", ")}`,
+    {
+      extra: {
+        errors: [{ field: "state", message: `unknown state ${JSON.stringify(value("state"))}` }],
+      },
+    },
+  );
 }

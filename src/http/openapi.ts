@@ -1,35 +1,101 @@
-/** The OpenAPI 3.1 description served at `GET /openapi.json`; the event schema comes from zod. */
+/**
+ * The OpenAPI 3.1 description served at `GET /openapi.json`, generated from the route table
+ * (api_routes.ts): every path, parameter, body and answer comes from the zod schemas the routes
+ * read their input through, by `z.toJSONSchema`.
+ */
 import { z } from "zod";
-import { BREAKER_EVENT_TYPES } from "../breaker/events.ts";
-import { BREAKER_STATES } from "../breaker/states.ts";
-import { CHART_HISTORY_SAMPLES, CHART_SAMPLE_INTERVAL_MS } from "../metrics/chart_history.ts";
-import { paymentEventSchema } from "./payment_schema.ts";
+import { API_ROUTES, type ApiResponse, type ApiRoute } from "./api_routes.ts";
 
-const problem = { $ref: "#/components/schemas/Problem" };
-const problemResponse = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: problem } },
-});
-const json = (schema: unknown, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-const accepted = {
-  type: "object",
-  required: ["eventId", "status", "acceptedAt"],
-  properties: {
-    eventId: { type: "string", format: "uuid" },
-    status: { enum: ["PUBLISHED", "PENDING", "DEAD_LETTERED"] },
-    acceptedAt: { type: "string", format: "date-time" },
-    publishedAt: { type: ["string", "null"], format: "date-time" },
-    detail: { type: "string" },
-    replay: { type: "boolean" },
-  },
-};
-const adminSecurity = [{ adminToken: [] }];
+type Json = Record<string, unknown>;
+
+/**
+ * A schema as JSON Schema. The schemas with an `id` (`.meta({ id })`: PaymentEvent, Problem) are
+ * named once under components.schemas; those a schema uses are collected into `defs`.
+ */
+function jsonSchema(schema: z.ZodType, io: "input" | "output", defs: Json): Json {
+  const generated = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: "any",
+  }) as Json;
+  const { $schema: _, $defs, ...rest } = JSON.parse(
+    JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/'),
+  ) as Json;
+  Object.assign(defs, $defs);
+  return rest;
+}
+
+/** The path and query parameters of a route, from their zod shapes. */
+function parameters(route: ApiRoute, defs: Json): Json[] {
+  const from = (where: "path" | "query", shape: z.ZodRawShape | undefined) => {
+    if (!shape) return [];
+    const object = jsonSchema(z.object(shape), "output", defs);
+    const required = new Set(object.required as string[] | undefined);
+    return Object.entries(object.properties as Record<string, Json>).map(([name, schema]) => {
+      const { description, ...rest } = schema;
+      return {
+        name,
+        in: where,
+        required: where === "path" || required.has(name),
+        ...(description === undefined ? {} : { description }),
+        schema: rest,
+      };
+    });
+  };
+  return [...from("path", route.params), ...from("query", route.query)];
+}
+
+function response(r: ApiResponse, defs: Json): Json {
+  const mediaType = r.mediaType ?? "application/json";
+  const content = r.schema
+    ? {
+      [mediaType]: {
+        schema: jsonSchema(r.schema, "output", defs),
+        ...(r.example === undefined ? {} : { example: r.example }),
+      },
+    }
+    : { [mediaType]: {} };
+  const headers = r.headers &&
+    Object.fromEntries(
+      Object.entries(r.headers).map(([name, description]) => [
+        name,
+        { description, schema: { type: "string" } },
+      ]),
+    );
+  return { description: r.description, ...(headers ? { headers } : {}), content };
+}
+
+function operation(route: ApiRoute, defs: Json): Json {
+  const params = parameters(route, defs);
+  return {
+    summary: route.summary,
+    ...(route.admin ? { security: [{ adminToken: [] }] } : {}),
+    ...(params.length > 0 ? { parameters: params } : {}),
+    ...(route.body
+      ? {
+        requestBody: {
+          required: route.body.required,
+          content: {
+            "application/json": {
+              schema: jsonSchema(route.body.schema, "input", defs),
+              example: route.body.example,
+            },
+          },
+        },
+      }
+      : {}),
+    responses: Object.fromEntries(
+      Object.entries(route.responses).map(([status, r]) => [status, response(r, defs)]),
+    ),
+  };
+}
 
 /** Builds the document (cheap; built per request so it always matches the code). */
-export function openApiDocument(): Record<string, unknown> {
+export function openApiDocument(): Json {
+  const defs: Json = {};
+  const paths: Record<string, Json> = {};
+  for (const route of API_ROUTES) {
+    (paths[route.path] ??= {})[route.method] = operation(route, defs);
+  }
   return {
     openapi: "3.1.0",
     info: {
@@ -38,265 +104,7 @@ export function openApiDocument(): Record<string, unknown> {
       description:
         "Accepts payment events, stores each durably in a Postgres outbox before answering, and publishes them to Kafka through a circuit breaker. Every error is a problem (application/problem+json). A method a path does not list is answered 405 with an Allow header naming the methods it does list (components.responses.MethodNotAllowed); a path not listed here is answered 404.",
     },
-    paths: {
-      "/payments": {
-        post: {
-          summary: "Accept one payment event",
-          requestBody: {
-            required: true,
-            content: {
-              "application/json": { schema: { $ref: "#/components/schemas/PaymentEvent" } },
-            },
-          },
-          responses: {
-            "200": json(accepted, "Replay of a known eventId; nothing stored again"),
-            "201": json(accepted, "Stored and published to Kafka"),
-            "202": json(
-              accepted,
-              "Stored durably; publishing later (Kafka slow, down or breaker open)",
-            ),
-            "400": problemResponse("Malformed JSON"),
-            "409": problemResponse("eventId already used with a different body"),
-            "413": problemResponse("Body larger than the limit (64 KiB by default)"),
-            "415": problemResponse("Not application/json"),
-            "422": problemResponse("Schema violation; `errors` names each field"),
-            "503": problemResponse(
-              "Not acknowledged (the outbox could not confirm the write); retry with the same eventId after Retry-After",
-            ),
-          },
-        },
-      },
-      "/payments/{eventId}": {
-        get: {
-          summary: "Status of one accepted event",
-          parameters: [{
-            name: "eventId",
-            in: "path",
-            required: true,
-            schema: { type: "string", format: "uuid" },
-          }],
-          responses: {
-            "200": json({ type: "object" }, "The stored event"),
-            "404": problemResponse("Unknown event"),
-          },
-        },
-      },
-      "/circuit-breaker": {
-        get: {
-          summary: "Every breaker's snapshot, and whether operator transitions are enabled",
-          responses: {
-            "200": json(
-              {
-                type: "object",
-                properties: {
-                  circuitBreakers: { type: "array", items: { type: "object" } },
-                  admin: {
-                    type: "object",
-                    required: ["enabled"],
-                    properties: {
-                      enabled: { type: "boolean" },
-                      howToEnable: { type: "string", description: "Present when disabled" },
-                    },
-                  },
-                },
-              },
-              "Snapshots; `admin.enabled` is false when ADMIN_TOKEN is unset",
-            ),
-          },
-        },
-      },
-      "/circuit-breaker/{name}": {
-        get: {
-          summary: "One breaker: state, rates, counts, config",
-          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
-          responses: {
-            "200": json({ type: "object" }, "Snapshot"),
-            "404": problemResponse("Unknown breaker"),
-          },
-        },
-      },
-      "/circuit-breaker/{name}/state": {
-        post: {
-          summary: "Operator transition",
-          security: adminSecurity,
-          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
-          requestBody: {
-            required: true,
-            content: {
-              "application/json": {
-                schema: {
-                  type: "object",
-                  required: ["state"],
-                  properties: {
-                    state: { enum: [...BREAKER_STATES] },
-                    reason: { type: "string", maxLength: 500 },
-                    ttlSeconds: { type: "integer", minimum: 1, maximum: 604800 },
-                  },
-                },
-              },
-            },
-          },
-          responses: {
-            "200": json({ type: "object" }, "The new snapshot"),
-            "401": problemResponse("No bearer token"),
-            "403": problemResponse("Wrong token, or admin API disabled (ADMIN_TOKEN unset)"),
-            "404": problemResponse("Unknown breaker"),
-            "409": problemResponse("Illegal transition; `allowed` lists the legal targets"),
-            "422": problemResponse("Invalid body"),
-          },
-        },
-      },
-      "/circuit-breaker/{name}/events": {
-        get: {
-          summary: "Recent breaker events",
-          parameters: [
-            { name: "name", in: "path", required: true, schema: { type: "string" } },
-            {
-              name: "type",
-              in: "query",
-              description: "One event type (any case)",
-              schema: { enum: [...BREAKER_EVENT_TYPES] },
-            },
-            {
-              name: "limit",
-              in: "query",
-              schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
-            },
-          ],
-          responses: {
-            "200": json({ type: "object" }, "Events, oldest first"),
-            "400": problemResponse("Unknown query parameter, or a value it does not allow"),
-          },
-        },
-      },
-      "/outbox": {
-        get: {
-          summary: "Backlog, oldest pending age, dead-lettered count, relay status",
-          responses: { "200": json({ type: "object" }, "Outbox figures") },
-        },
-      },
-      "/outbox/dead-lettered": {
-        get: {
-          summary: "Dead-lettered events",
-          responses: { "200": json({ type: "object" }, "Events") },
-        },
-      },
-      "/outbox/dead-lettered/retry": {
-        post: {
-          summary: "Put dead-lettered events back in line",
-          security: adminSecurity,
-          responses: { "200": json({ type: "object" }, "How many were requeued") },
-        },
-      },
-      "/outbox/reconcile": {
-        post: {
-          summary: "Compare published outbox events in a time range with the topic",
-          security: adminSecurity,
-          parameters: [
-            {
-              name: "since",
-              in: "query",
-              schema: { type: "string" },
-              description: "Or in the body",
-            },
-            {
-              name: "until",
-              in: "query",
-              schema: { type: "string" },
-              description: "Or in the body",
-            },
-          ],
-          responses: {
-            "400": problemResponse("Malformed JSON, or an unknown query parameter"),
-            "200": json({ type: "object" }, "Missing, duplicated and out-of-order events per key"),
-            "409": problemResponse("A reconciliation is already running"),
-            "422": problemResponse("Invalid time range"),
-            "503": problemResponse("Kafka or Postgres could not be read"),
-          },
-        },
-      },
-      "/settlement/summary": {
-        get: {
-          summary:
-            "Today's settlement totals per merchant and currency, the last close and today's exception count, from the settlement process (SETTLEMENT_URL)",
-          responses: {
-            "200": json(
-              { type: "object" },
-              "The settlement process's GET /settlements/summary, as it answered (amounts are decimal strings in minor units)",
-            ),
-            "404": problemResponse("Settlement not configured (SETTLEMENT_URL unset)"),
-            "502": problemResponse("The settlement process answered an error or no summary"),
-            "503": problemResponse("The settlement process did not answer within 2 s"),
-          },
-        },
-      },
-      "/operator/history": {
-        get: {
-          summary:
-            `The operator page's chart history: a sample of the breaker, the outbox counters and the backlog every ${
-              CHART_SAMPLE_INTERVAL_MS / 1000
-            } s, the last ${CHART_HISTORY_SAMPLES} samples (bounded memory), oldest first`,
-          responses: {
-            "200": json(
-              {
-                type: "object",
-                required: ["intervalMs", "capacity", "now", "samples"],
-                properties: {
-                  intervalMs: { type: "integer" },
-                  capacity: { type: "integer" },
-                  now: { type: "integer", description: "The service's clock, epoch ms" },
-                  samples: {
-                    type: "array",
-                    items: {
-                      type: "object",
-                      required: ["at", "breaker", "counters", "pending"],
-                      properties: {
-                        at: { type: "integer", description: "Epoch ms" },
-                        breaker: {
-                          type: ["object", "null"],
-                          properties: {
-                            state: { enum: [...BREAKER_STATES] },
-                            failureRate: { type: ["number", "null"] },
-                            failureRateThreshold: { type: "number" },
-                            slowCallRate: { type: ["number", "null"] },
-                            slowCallRateThreshold: { type: "number" },
-                          },
-                        },
-                        counters: {
-                          type: ["object", "null"],
-                          description: "outbox_accepted_total and outbox_published_total",
-                          additionalProperties: { type: "number" },
-                        },
-                        pending: { type: ["integer", "null"] },
-                      },
-                    },
-                  },
-                },
-              },
-              "Samples, oldest first",
-            ),
-          },
-        },
-      },
-      "/health/live": {
-        get: { summary: "Liveness", responses: { "200": json({ type: "object" }, "Up") } },
-      },
-      "/health/ready": {
-        get: {
-          summary: "Readiness: Postgres reachable and migrations applied (Kafka is reported only)",
-          responses: {
-            "200": json({ type: "object" }, "Ready"),
-            "503": json({ type: "object" }, "Not ready"),
-          },
-        },
-      },
-      "/metrics": {
-        get: {
-          summary: "Prometheus metrics",
-          responses: { "200": { description: "Text exposition" } },
-        },
-      },
-    },
+    paths,
     components: {
       securitySchemes: { adminToken: { type: "http", scheme: "bearer" } },
       responses: {
@@ -306,29 +114,12 @@ export function openApiDocument(): Record<string, unknown> {
           headers: {
             Allow: { schema: { type: "string" }, description: "e.g. GET, HEAD" },
           },
-          content: { "application/problem+json": { schema: problem } },
-        },
-      },
-      schemas: {
-        PaymentEvent: z.toJSONSchema(paymentEventSchema, { io: "input", unrepresentable: "any" }),
-        Problem: {
-          type: "object",
-          properties: {
-            type: { type: "string" },
-            title: { type: "string" },
-            status: { type: "integer" },
-            detail: { type: "string" },
-            instance: { type: "string" },
-            errors: {
-              type: "array",
-              items: {
-                type: "object",
-                properties: { field: { type: "string" }, message: { type: "string" } },
-              },
-            },
+          content: {
+            "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
           },
         },
       },
+      schemas: defs,
     },
   };
 }

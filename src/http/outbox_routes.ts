@@ -1,6 +1,5 @@
 /** The outbox for operators: counts, dead-lettered events and their retry, reconciliation. */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import { errorMessage } from "../error_message.ts";
 import { type Logger } from "../log.ts";
 import type { Queryable } from "../outbox/db.ts";
@@ -14,9 +13,10 @@ import {
 import type { ReconcileReport } from "../reconcile/reconcile.ts";
 import { parseTimeRange, TimeArgumentError } from "../reconcile/time_range.ts";
 import { requireAdmin } from "./auth.ts";
-import { EVENT_ID, outboxUnavailable, rowView } from "./outbox_views.ts";
-import { HttpProblem } from "./problem.ts";
-import { readQuery } from "./query.ts";
+import * as api from "./api_routes.ts";
+import { readJson, readQuery } from "./input.ts";
+import { outboxUnavailable, rowView } from "./outbox_views.ts";
+import { type FieldError, HttpProblem } from "./problem.ts";
 
 /** What `outboxRoutes` needs. */
 export interface OutboxRoutesDeps {
@@ -52,30 +52,12 @@ export function outboxRoutes(deps: OutboxRoutesDeps): Hono {
   });
 
   app.post("/dead-lettered/retry", admin, async (c) => {
-    let ids: string[] | undefined;
-    const text = await c.req.text();
-    if (text.trim() !== "") {
-      let body: { eventIds?: unknown };
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new HttpProblem(
-          400,
-          "Malformed JSON",
-          'send {"eventIds": ["<uuid>", ...]} or no body',
-        );
-      }
-      if (body.eventIds !== undefined) {
-        if (
-          !Array.isArray(body.eventIds) ||
-          !body.eventIds.every((x) => typeof x === "string" && EVENT_ID.test(x))
-        ) {
-          throw new HttpProblem(422, "Invalid eventIds", "eventIds must be an array of UUIDs");
-        }
-        ids = body.eventIds as string[];
-      }
-    }
-    const requeued = await retryDeadLettered(db, ids).catch(dbUnavailable);
+    const { eventIds } = await readJson(c, api.retryDeadLettered.body.schema, {
+      optional: true,
+      malformed: 'send {"eventIds": ["<uuid>", ...]} or no body',
+      invalid: () => new HttpProblem(422, "Invalid eventIds", "eventIds must be an array of UUIDs"),
+    });
+    const requeued = await retryDeadLettered(db, eventIds).catch(dbUnavailable);
     relay.wake();
     return c.json({ requeued });
   });
@@ -118,32 +100,18 @@ export function outboxRoutes(deps: OutboxRoutesDeps): Hono {
   return app;
 }
 
-/** The query POST /outbox/reconcile takes (or the same names in its body). */
-const RECONCILE_QUERY = { since: z.string().optional(), until: z.string().optional() };
-
 /** The range of a reconcile request, from the JSON body or else the query (400, 422). */
 async function readTimeRange(c: Context): Promise<{ since: Date; until: Date }> {
-  let body: { since?: unknown; until?: unknown } = {};
-  const text = await c.req.text();
-  if (text.trim() !== "") {
-    try {
-      body = JSON.parse(text) ?? {};
-    } catch {
-      throw new HttpProblem(400, "Malformed JSON", 'send {"since": "1h", "until": "<ISO time>"}');
-    }
-  }
-  const query = readQuery(c, RECONCILE_QUERY);
+  const body = await readJson(c, api.reconcile.body.schema, {
+    optional: true,
+    malformed: 'send {"since": "1h", "until": "<ISO time>"}',
+    invalid: () => invalidRange([{ field: "(body)", message: "must be a JSON object" }]),
+  }) ?? {};
+  const query = readQuery(c, api.reconcile.query);
   const since = body.since ?? query.since;
   const until = body.until ?? query.until;
   if (typeof since !== "string" || (until !== undefined && typeof until !== "string")) {
-    throw new HttpProblem(
-      422,
-      "Invalid time range",
-      "since (required) and until must be ISO 8601 times or durations like 15m, 1h, 2d",
-      {
-        extra: { errors: [{ field: "since", message: `got ${JSON.stringify(since ?? null)}` }] },
-      },
-    );
+    throw invalidRange([{ field: "since", message: `got ${JSON.stringify(since ?? null)}` }]);
   }
   try {
     return parseTimeRange(since, until, new Date());
@@ -153,4 +121,13 @@ async function readTimeRange(c: Context): Promise<{ since: Date; until: Date }> 
       extra: { errors: [{ field: e.argument, message: e.message }] },
     });
   }
+}
+
+function invalidRange(errors: FieldError[]): HttpProblem {
+  return new HttpProblem(
+    422,
+    "Invalid time range",
+    "since (required) and until must be ISO 8601 times or durations like 15m, 1h, 2d",
+    { extra: { errors } },
+  );
 }

@@ -1,11 +1,8 @@
-/** What the payment and outbox routes share: event ids, how a row is shown, failed reads. */
+/** What the payment and outbox routes share: how a row is shown, failed reads. */
 import { errorMessage } from "../error_message.ts";
 import { type Logger } from "../log.ts";
 import type { OutboxRow } from "../outbox/repository.ts";
 import { HttpProblem } from "./problem.ts";
-
-/** An event id as the API accepts it (any case; stored lower case). */
-export const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A stored row as the API shows it, with the event's own JSON under `event`. */
 export function rowView(row: OutboxRow): Record<string, unknown> {

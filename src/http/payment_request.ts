@@ -1,9 +1,11 @@
 /** Reading one payment event from a request: size, media type, JSON, schema, in that order. */
 import { generate as generateUuidV7 } from "@std/uuid/v7";
 import type { Context, MiddlewareHandler } from "hono";
+import type { z } from "zod";
 import { errorMessage } from "../error_message.ts";
 import type { NewEvent } from "../outbox/repository.ts";
-import { fieldErrors, paymentEventSchema } from "./payment_schema.ts";
+import { decodeJson, errorsDetail, fieldErrors, notJson } from "./input.ts";
+import { paymentEventSchema } from "./payment_schema.ts";
 import { HttpProblem } from "./problem.ts";
 
 /** Limits of `paymentBody`. */
@@ -124,35 +126,29 @@ export function readPaymentEvent(c: Context): NewEvent {
       `send the event as application/json (got "${type.slice(0, 100) || "no content type"}")`,
     );
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(c.get(BODY_KEY) ?? "");
-  } catch (e) {
-    if (e instanceof HttpProblem) throw e;
-    throw new HttpProblem(400, "Malformed JSON", `the body is not valid JSON: ${errorMessage(e)}`);
-  }
-  const parsed = paymentEventSchema.safeParse(body);
-  if (!parsed.success) {
-    // At most 20 listed: a body of thousands of unknown keys must not get a bigger answer.
-    const all = fieldErrors(parsed.error);
-    const errors = all.slice(0, 20);
-    throw new HttpProblem(
-      422,
-      "Invalid payment event",
-      errors.map((e) => `${e.field}: ${e.message}`).join("; ") +
-        (all.length > errors.length ? `; and ${all.length - errors.length} more` : ""),
-      { extra: { errors } },
-    );
-  }
+  const data = decodeJson(c.get(BODY_KEY) ?? "", paymentEventSchema, {
+    malformed: notJson,
+    invalid: invalidEvent,
+  });
   // An id the service assigns is a UUIDv7: time-ordered, so the outbox's unique index on ids
   // grows at its right edge instead of touching a random page per event (a v4 id dirtied a
   // page, and wrote it whole to the WAL after each checkpoint, for every insert).
-  const eventId = (parsed.data.eventId ?? generateUuidV7()).toLowerCase();
-  const event = { ...parsed.data, eventId };
+  const eventId = (data.eventId ?? generateUuidV7()).toLowerCase();
+  const event = { ...data, eventId };
   return {
     id: eventId,
     aggregateid: event.paymentId,
     type: event.type,
     payload: JSON.stringify(event),
   };
+}
+
+/** 422 naming at most 20 fields: a body of thousands of unknown keys must not get a bigger answer. */
+function invalidEvent(error: z.ZodError): HttpProblem {
+  const all = fieldErrors(error, "(body)", "unknown field");
+  const errors = all.slice(0, 20);
+  const more = all.length > errors.length ? `; and ${all.length - errors.length} more` : "";
+  return new HttpProblem(422, "Invalid payment event", errorsDetail(errors) + more, {
+    extra: { errors },
+  });
 }

@@ -31,21 +31,7 @@ export const paymentEventSchema = z.strictObject({
     z.string().max(64),
     z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]),
   ).refine((m) => Object.keys(m).length <= 50, "at most 50 keys").optional(),
-});
+}).meta({ id: "PaymentEvent" });
 
 /** A validated payment event. */
 export type PaymentEvent = z.infer<typeof paymentEventSchema>;
-
-/** Field-level messages of a failed validation, one per problem. */
-export function fieldErrors(error: z.ZodError): { field: string; message: string }[] {
-  const out: { field: string; message: string }[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) out.push({ field: key, message: "unknown field" });
-      continue;
-    }
-    const field = issue.path.map(String).join(".") || "(body)";
-    out.push({ field, message: issue.message });
-  }
-  return out;
-}

@@ -7,7 +7,9 @@ import type { Queryable } from "../outbox/db.ts";
 import type { Ingest } from "../outbox/ingest.ts";
 import { findEvent } from "../outbox/repository.ts";
 import { inFlightLimit } from "./in_flight_limit.ts";
-import { EVENT_ID, outboxUnavailable, rowView } from "./outbox_views.ts";
+import * as api from "./api_routes.ts";
+import { readParams } from "./input.ts";
+import { outboxUnavailable, rowView } from "./outbox_views.ts";
 import { paymentBody, readPaymentEvent } from "./payment_request.ts";
 import { HttpProblem } from "./problem.ts";
 
@@ -86,10 +88,7 @@ export function paymentsRoutes(deps: PaymentsRoutesDeps): Hono {
   );
 
   app.get("/:eventId", async (c) => {
-    const id = c.req.param("eventId");
-    if (!EVENT_ID.test(id)) {
-      throw new HttpProblem(400, "Invalid event id", "eventId must be a UUID");
-    }
+    const { eventId: id } = readParams(c, api.getPayment.params, "Invalid event id");
     const row = await findEvent(db, id).catch(outboxUnavailable(logger, retryAfter));
     if (!row) throw new HttpProblem(404, "Unknown event", `no event with id ${id}`);
     // Kafka has it and the mark is on its way: say so, as the 201 did.

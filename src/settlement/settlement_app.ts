@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireAdmin } from "../http/auth.ts";
 import { problemHandler, unmatchedRoute } from "../http/error_handler.ts";
-import { readQuery } from "../http/query.ts";
+import { readJson, readQuery } from "../http/input.ts";
 import { HttpProblem } from "../http/problem.ts";
 import type { Logger } from "../log.ts";
 import type { Queryable } from "../outbox/db.ts";
@@ -44,11 +44,12 @@ const STATEMENTS_QUERY = {
 };
 const DAY_QUERY = { day: dayParam };
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  throw new HttpProblem(400, "Invalid parameter", `${name}: ${r.error.issues[0]?.message}`, {
-    extra: { errors: r.error.issues.map((i) => ({ field: name, message: i.message })) },
+/** The body of POST /settlements/close; a bad day is a 400, as a bad `day` parameter is. */
+const CLOSE_BODY = z.object({ day: dayParam });
+
+function invalidDay(error: z.ZodError): HttpProblem {
+  return new HttpProblem(400, "Invalid parameter", `day: ${error.issues[0]?.message}`, {
+    extra: { errors: error.issues.map((i) => ({ field: "day", message: i.message })) },
   });
 }
 
@@ -162,13 +163,10 @@ export function createSettlementApp(deps: SettlementAppDeps): Hono {
   });
 
   app.post("/settlements/close", requireAdmin(deps.adminToken), async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new HttpProblem(400, "Malformed JSON", 'send {"day": "YYYY-MM-DD"}');
-    }
-    const day = parse(dayParam, (body as { day?: unknown })?.day, "day");
+    const { day } = await readJson(c, CLOSE_BODY, {
+      malformed: 'send {"day": "YYYY-MM-DD"}',
+      invalid: invalidDay,
+    });
     try {
       const r = await deps.close(day);
       return c.json(closeSummary(r), r.alreadyClosed ? 200 : 201);
