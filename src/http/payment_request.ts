@@ -3,6 +3,7 @@ import { generate as generateUuidV7 } from "@std/uuid/v7";
 import type { Context, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { errorMessage } from "../error_message.ts";
+import { withDeadline } from "../deadline.ts";
 import type { NewEvent } from "../outbox/repository.ts";
 import { decodeJson, errorsDetail, fieldErrors, notJson } from "./input.ts";
 import { paymentEventSchema } from "./payment_schema.ts";
@@ -52,21 +53,15 @@ async function within<T>(
   retryAfter: string,
   onTimeout: () => unknown,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      Promise.resolve().then(onTimeout).catch(() => {});
-      reject(
-        new HttpProblem(
-          408,
-          "Request timeout",
-          `the body did not arrive within ${timeoutMs} ms; nothing was stored`,
-        ),
-      );
-    }, timeoutMs);
-  });
   try {
-    return await Promise.race([work, deadline]);
+    return await withDeadline(work, timeoutMs, () => {
+      Promise.resolve().then(onTimeout).catch(() => {});
+      throw new HttpProblem(
+        408,
+        "Request timeout",
+        `the body did not arrive within ${timeoutMs} ms; nothing was stored`,
+      );
+    });
   } catch (e) {
     if (e instanceof HttpProblem) throw e;
     throw new HttpProblem(
@@ -75,8 +70,6 @@ async function within<T>(
       `the body could not be read (${errorMessage(e)}); nothing was stored; retry`,
       { headers: { "Retry-After": retryAfter } },
     );
-  } finally {
-    clearTimeout(timer);
   }
 }
 
