@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { CHART_HISTORY_SAMPLES, CHART_SAMPLE_INTERVAL_MS } from "../metrics/chart_history.ts";
+import { PUBLISH_BREAKER } from "../kafka/publisher.ts";
 import {
   acceptedSchema,
   BREAKER_NAME_PARAMS,
@@ -326,7 +327,7 @@ const META_ROUTES = [
     responses: {
       "200": json(readinessSchema, "Ready", {
         status: "UP",
-        checks: { postgres: "UP", migrations: "UP", kafka: { "kafka-publisher": "CLOSED" } },
+        checks: { postgres: "UP", migrations: "UP", kafka: { [PUBLISH_BREAKER]: "CLOSED" } },
       }),
       "503": json(readinessSchema, "Not ready (or draining)"),
     },

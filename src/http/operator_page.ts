@@ -5,10 +5,11 @@
  */
 import template from "./page/index.html" with { type: "text" };
 import { CHART_SAMPLE_INTERVAL_MS } from "../metrics/chart_history.ts";
+import { PUBLISH_BREAKER } from "../kafka/publisher.ts";
 
 /** Options of the operator page. */
 export interface OperatorPageOptions {
-  /** The breaker shown and controlled by the page; defaults to "kafka-publisher". */
+  /** The breaker shown and controlled by the page; defaults to the publish breaker. */
   breakerName?: string;
 }
 
@@ -16,7 +17,7 @@ export interface OperatorPageOptions {
 export const OPERATOR_PAGE_POLL_MS = 1_000;
 
 /** The breaker the page shows unless told otherwise. */
-export const DEFAULT_OPERATOR_PAGE_BREAKER = "kafka-publisher";
+export const DEFAULT_OPERATOR_PAGE_BREAKER = PUBLISH_BREAKER;
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = {
   "&": "&amp;",

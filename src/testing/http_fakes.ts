@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { Registry } from "prom-client";
 import { CircuitBreaker } from "../breaker/circuit_breaker.ts";
+import { PUBLISH_BREAKER } from "../kafka/publisher.ts";
 import { createTestClock, type TestClock } from "./test_clock.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics/metrics.ts";
@@ -160,7 +161,7 @@ export function recordingMetrics(): RecordingMetrics {
 
 /** A breaker on a virtual clock, so no test waits and no timer outlives it. */
 export function testBreaker(
-  name = "kafka-publisher",
+  name = PUBLISH_BREAKER,
 ): { breaker: CircuitBreaker; clock: TestClock } {
   const clock = createTestClock();
   return { breaker: new CircuitBreaker(name, {}, { clock }), clock };
