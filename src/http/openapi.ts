@@ -89,8 +89,14 @@ function operation(route: ApiRoute, defs: Json): Json {
   };
 }
 
-/** Builds the document (cheap; built per request so it always matches the code). */
+let built: Json | null = null;
+
+/** The document, built from the route table on first use and kept (the table never changes). */
 export function openApiDocument(): Json {
+  return built ??= buildDocument();
+}
+
+function buildDocument(): Json {
   const defs: Json = {};
   const paths: Record<string, Json> = {};
   for (const route of API_ROUTES) {
